@@ -1,0 +1,289 @@
+#include "storage/store.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
+#include "rocksdb/write_batch.h"
+
+namespace fieldloop::storage {
+namespace {
+
+// Column family order; index into Store::handles_.
+enum Cf { kDefault = 0, kEvents, kIds, kAssets, kMetrics, kThemes, kTasks, kMeta, kNumCfs };
+constexpr const char* kCfNames[kNumCfs] = {
+    "default",
+    "events", "ids", "assets", "metrics", "themes", "tasks", "meta"};
+
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = absl::StrCat(what, ": ", s.ToString());
+  if (s.IsNotFound()) return absl::NotFoundError(msg);
+  if (s.IsIOError() || s.IsBusy() || s.IsTryAgain()) return absl::UnavailableError(msg);
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  return absl::InternalError(msg);
+}
+
+// Event value: kind (1 byte), id length (4 bytes big-endian), id, payload.
+std::string EncodeEnvelope(const RecordToAppend& r) {
+  std::string out;
+  out.reserve(5 + r.id.size() + r.payload.size());
+  out.push_back(static_cast<char>(r.kind));
+  const uint32_t n = static_cast<uint32_t>(r.id.size());
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((n >> shift) & 0xff));
+  out.append(r.id);
+  out.append(r.payload);
+  return out;
+}
+
+bool DecodeEnvelope(absl::string_view in, StoredRecord* out) {
+  if (in.size() < 5 || !IsValidRecordKind(static_cast<uint8_t>(in[0]))) return false;
+  out->kind = static_cast<RecordKind>(in[0]);
+  uint32_t n = 0;
+  for (int i = 1; i < 5; ++i) n = (n << 8) | static_cast<uint8_t>(in[i]);
+  if (in.size() < 5 + static_cast<size_t>(n)) return false;
+  out->id = std::string(in.substr(5, n));
+  out->payload = std::string(in.substr(5 + n));
+  return true;
+}
+
+std::string Seq(SequenceNumber seq) {
+  std::string out;
+  PutBigEndian64(&out, seq);
+  return out;
+}
+
+}  // namespace
+
+bool IsStateKind(RecordKind kind) {
+  return kind == RecordKind::kContentAsset || kind == RecordKind::kOnboardingMetric;
+}
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
+                                                   const StoreOptions& options) {
+  rocksdb::Options db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = true;
+  db_options.IncreaseParallelism(2);
+  // Records are small; the WAL is the durability point (see StoreOptions::sync_writes).
+  db_options.max_total_wal_size = 256 << 20;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions point_lookup;
+  point_lookup.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  point_lookup.OptimizeForPointLookup(64);
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (int i = 0; i < kNumCfs; ++i) {
+    rocksdb::ColumnFamilyOptions cf_options =
+        (i == kIds || i == kMeta) ? point_lookup : rocksdb::ColumnFamilyOptions();
+    descriptors.emplace_back(kCfNames[i], cf_options);
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &raw);
+  if (!s.ok()) return FromRocks(s, absl::StrCat("opening store in ", dir));
+  std::unique_ptr<Store> store(new Store(options, std::unique_ptr<rocksdb::DB>(raw), handles));
+
+  std::string version;
+  s = raw->Get(rocksdb::ReadOptions(), store->cf(kMeta), rocksdb::Slice(kSchemaVersionKey.data(), kSchemaVersionKey.size()), &version);
+  if (s.IsNotFound()) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = raw->Put(wo, store->cf(kMeta), rocksdb::Slice(kSchemaVersionKey.data(), kSchemaVersionKey.size()),
+                 absl::StrCat(kSchemaVersion));
+    if (!s.ok()) return FromRocks(s, "writing schema version");
+  } else if (!s.ok()) {
+    return FromRocks(s, "reading schema version");
+  } else {
+    int stored = 0;
+    if (!absl::SimpleAtoi(version, &stored)) {
+      return absl::DataLossError(absl::StrCat("store in ", dir, ": bad schema version '", version, "'"));
+    }
+    if (stored > kSchemaVersion) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("store in ", dir, " has schema version ", stored,
+                       "; this build understands up to ", kSchemaVersion, ": upgrade fieldloop"));
+    }
+    store->schema_version_ = stored;
+  }
+  absl::Status loaded = store->LoadSequences();
+  if (!loaded.ok()) return loaded;
+  return store;
+}
+
+Store::Store(const StoreOptions& options, std::unique_ptr<rocksdb::DB> db,
+             std::vector<rocksdb::ColumnFamilyHandle*> handles)
+    : options_(options), db_(std::move(db)), handles_(std::move(handles)) {}
+
+Store::~Store() {
+  for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  handles_.clear();
+  db_->Close();
+}
+
+absl::Status Store::LoadSequences() {
+  absl::MutexLock lock(&mu_);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kMeta)));
+  const std::string prefix("seq\0", 4);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (it->value().size() != 8) return absl::DataLossError("meta: bad sequence value");
+    std::string initiative = it->key().ToString().substr(prefix.size());
+    last_seq_[initiative] = GetBigEndian64(absl::string_view(it->value().data(), 8));
+  }
+  return FromRocks(it->status(), "loading sequence numbers");
+}
+
+absl::StatusOr<std::vector<AppendResult>> Store::Append(
+    absl::Span<const RecordToAppend> records) {
+  for (size_t i = 0; i < records.size(); ++i) {
+    const RecordToAppend& r = records[i];
+    if (r.initiative.empty() || r.initiative.find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("record ", i, ": bad initiative"));
+    }
+    if (r.id.empty()) return absl::InvalidArgumentError(absl::StrCat("record ", i, ": empty id"));
+  }
+  std::vector<AppendResult> results(records.size());
+  rocksdb::WriteBatch batch;
+  absl::MutexLock lock(&mu_);
+  // Sequence numbers and identities given within this batch, applied to the maps only when
+  // the write succeeds.
+  absl::flat_hash_map<std::string, SequenceNumber> next_seq;
+  absl::flat_hash_map<std::string, std::pair<SequenceNumber, const std::string*>> pending_ids;
+  std::string value;
+  for (size_t i = 0; i < records.size(); ++i) {
+    const RecordToAppend& r = records[i];
+    const std::string id_key = IdKey(r.initiative, r.kind, r.id);
+    const bool state = IsStateKind(r.kind);
+    const std::string state_key = state ? StateKey(r.initiative, r.id) : std::string();
+    const int state_cf = r.kind == RecordKind::kContentAsset ? kAssets : kMetrics;
+
+    auto pend = pending_ids.find(id_key);
+    if (pend != pending_ids.end()) {
+      if (!state || *pend->second.second == r.payload) {
+        results[i] = {AppendOutcome::kDuplicate, pend->second.first};
+        continue;
+      }
+    } else {
+      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kIds), id_key, &value);
+      if (s.ok()) {
+        const SequenceNumber existing = GetBigEndian64(value);
+        if (!state) {
+          results[i] = {AppendOutcome::kDuplicate, existing};
+          continue;
+        }
+        s = db_->Get(rocksdb::ReadOptions(), cf(state_cf), state_key, &value);
+        if (!s.ok()) return FromRocks(s, "reading stored state record");
+        if (value == r.payload) {
+          results[i] = {AppendOutcome::kDuplicate, existing};
+          continue;
+        }
+      } else if (!s.IsNotFound()) {
+        return FromRocks(s, "reading dedupe index");
+      }
+    }
+    auto [it, inserted] = next_seq.try_emplace(r.initiative, 0);
+    if (inserted) {
+      auto last = last_seq_.find(r.initiative);
+      it->second = last == last_seq_.end() ? 0 : last->second;
+    }
+    const SequenceNumber seq = ++it->second;
+    results[i] = {AppendOutcome::kAccepted, seq};
+    pending_ids[id_key] = {seq, &r.payload};
+    batch.Put(cf(kEvents), EventKey(r.initiative, seq), EncodeEnvelope(r));
+    batch.Put(cf(kIds), id_key, Seq(seq));
+    if (state) batch.Put(cf(state_cf), state_key, r.payload);
+  }
+  if (next_seq.empty()) return results;
+  for (const auto& [initiative, seq] : next_seq) {
+    batch.Put(cf(kMeta), LastSequenceKey(initiative), Seq(seq));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync_writes;
+  rocksdb::Status s = db_->Write(wo, &batch);
+  if (!s.ok()) return FromRocks(s, "writing batch");
+  for (const auto& [initiative, seq] : next_seq) last_seq_[initiative] = seq;
+  return results;
+}
+
+SequenceNumber Store::LastSequence(absl::string_view initiative) const {
+  absl::MutexLock lock(&mu_);
+  auto it = last_seq_.find(initiative);
+  return it == last_seq_.end() ? 0 : it->second;
+}
+
+absl::Status Store::ScanEvents(absl::string_view initiative, SequenceNumber after,
+                               const std::function<bool(const StoredRecord&)>& visit) const {
+  const std::string prefix = InitiativePrefix(initiative);
+  const std::string start = EventKey(initiative, after + 1);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kEvents)));
+  StoredRecord record;
+  record.initiative = std::string(initiative);
+  for (it->Seek(start); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (it->key().size() != prefix.size() + 8) {
+      return absl::DataLossError(absl::StrCat("events: malformed key in ", initiative));
+    }
+    record.sequence = GetBigEndian64(absl::string_view(it->key().data() + prefix.size(), 8));
+    if (!DecodeEnvelope(absl::string_view(it->value().data(), it->value().size()), &record)) {
+      return absl::DataLossError(
+          absl::StrCat("events: malformed record ", initiative, "#", record.sequence));
+    }
+    if (!visit(record)) return absl::OkStatus();
+  }
+  return FromRocks(it->status(), "scanning events");
+}
+
+absl::StatusOr<StoredRecord> Store::Lookup(absl::string_view initiative, RecordKind kind,
+                                           absl::string_view id) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kIds), IdKey(initiative, kind, id), &value);
+  if (s.IsNotFound()) {
+    return absl::NotFoundError(absl::StrCat("no record ", initiative, "/", id));
+  }
+  if (!s.ok()) return FromRocks(s, "reading dedupe index");
+  const SequenceNumber seq = GetBigEndian64(value);
+  s = db_->Get(rocksdb::ReadOptions(), cf(kEvents), EventKey(initiative, seq), &value);
+  if (!s.ok()) return FromRocks(s, absl::StrCat("reading event ", initiative, "#", seq));
+  StoredRecord record;
+  record.initiative = std::string(initiative);
+  record.sequence = seq;
+  if (!DecodeEnvelope(value, &record)) {
+    return absl::DataLossError(absl::StrCat("events: malformed record ", initiative, "#", seq));
+  }
+  return record;
+}
+
+std::vector<std::string> Store::Initiatives() const {
+  std::vector<std::string> out;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [initiative, seq] : last_seq_) {
+      if (seq > 0) out.push_back(initiative);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+absl::Status Store::Checkpoint(const std::string& dir) const {
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
+  if (!s.ok()) return FromRocks(s, "creating checkpoint");
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  return FromRocks(checkpoint->CreateCheckpoint(dir), absl::StrCat("writing checkpoint to ", dir));
+}
+
+absl::StatusOr<std::optional<std::string>> Store::GetMeta(absl::string_view key) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kMeta), rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, "reading meta");
+  return std::optional<std::string>(std::move(value));
+}
+
+}  // namespace fieldloop::storage

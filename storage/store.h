@@ -1,0 +1,148 @@
+// Store: the RocksDB database of fieldloop. Knows keys, batches and column families; knows
+// nothing about themes, boards or the meaning of a record's payload.
+//
+// Column families (docs/storage.md has the key layout):
+//   events   the append-only log, "<initiative>\0<seq>" -> envelope(kind, id, payload)
+//   ids      dedupe index, "<initiative>\0<kind><id>" -> seq
+//   assets   latest content asset payload per id
+//   metrics  latest onboarding metric payload per id
+//   themes   theme state (written by the clusterer, later issues)
+//   tasks    refresh-plan tasks (later issues)
+//   meta     schema version, last sequence number per initiative, watermarks
+#ifndef FIELDLOOP_STORAGE_STORE_H_
+#define FIELDLOOP_STORAGE_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "rocksdb/db.h"
+#include "storage/keys.h"
+
+namespace fieldloop::storage {
+
+// Schema version written to meta at creation; Open refuses a store with a newer one.
+inline constexpr int kSchemaVersion = 1;
+
+struct StoreOptions {
+  // Sync the write-ahead log before an append returns: an append then survives power loss,
+  // not only a crash of the process. Costs an fsync per batch.
+  // Default: false.
+  bool sync_writes = false;
+  // Create the directory and the database when missing.
+  // Default: true.
+  bool create_if_missing = true;
+};
+
+// One record to append.
+struct RecordToAppend {
+  std::string initiative;  // Must be non-empty and contain no 0x00 byte.
+  RecordKind kind = RecordKind::kFeedbackEvent;
+  std::string id;       // Identity within (initiative, kind).
+  std::string payload;  // Opaque bytes (a serialized proto message).
+};
+
+enum class AppendOutcome {
+  kAccepted,   // Stored with a new sequence number.
+  kDuplicate,  // Identity stored before (and, for state kinds, with the same payload).
+};
+
+struct AppendResult {
+  AppendOutcome outcome = AppendOutcome::kAccepted;
+  // The new sequence number (accepted) or the one the stored record got (duplicate).
+  SequenceNumber sequence = 0;
+};
+
+// One record read back from the events log.
+struct StoredRecord {
+  std::string initiative;
+  SequenceNumber sequence = 0;
+  RecordKind kind = RecordKind::kFeedbackEvent;
+  std::string id;
+  std::string payload;
+};
+
+// Returns true for kinds that describe current state (content assets, onboarding metrics):
+// appending one with an existing identity but a different payload replaces it and is
+// accepted with a new sequence number. Other kinds are immutable events: the first payload
+// stored under an identity wins and later ones are duplicates.
+bool IsStateKind(RecordKind kind);
+
+class Store {
+ public:
+  // Opens (or creates, per `options`) the store in directory `dir`. Returns
+  // FailedPrecondition if the store has a schema version newer than kSchemaVersion, and the
+  // RocksDB error (as Unavailable/Internal) if the database cannot be opened.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir,
+                                                     const StoreOptions& options);
+
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+  // Closes the database; pending writes are already durable per StoreOptions::sync_writes.
+  ~Store();
+
+  // Appends `records` in one atomic WriteBatch: either all accepted ones are stored or
+  // none is. Returns one result per record, in order; sequence numbers are given per
+  // initiative in input order, without gaps. A record whose identity appears earlier in the
+  // same batch is a duplicate of that one. Returns InvalidArgument (and writes nothing) if
+  // a record has an empty or 0x00-containing initiative or an empty id, and the RocksDB
+  // error if the write fails (nothing written; the sequence numbers are not used up).
+  // Thread-safe; concurrent calls are serialized.
+  absl::StatusOr<std::vector<AppendResult>> Append(absl::Span<const RecordToAppend> records)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Returns the last sequence number given in `initiative`, 0 if none.
+  SequenceNumber LastSequence(absl::string_view initiative) const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Calls `visit` for each record of `initiative` with sequence > `after`, in sequence
+  // order, until `visit` returns false. Returns Internal on a read or decode error.
+  absl::Status ScanEvents(absl::string_view initiative, SequenceNumber after,
+                          const std::function<bool(const StoredRecord&)>& visit) const;
+
+  // Returns the record stored under (initiative, kind, id), NotFound if none. For state
+  // kinds it is the latest payload.
+  absl::StatusOr<StoredRecord> Lookup(absl::string_view initiative, RecordKind kind,
+                                      absl::string_view id) const;
+
+  // Returns the initiatives that have at least one record, sorted.
+  std::vector<std::string> Initiatives() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Writes a consistent, openable copy of the store into `dir`, which must not exist (a
+  // RocksDB checkpoint: hard links where possible). Returns the RocksDB error on failure.
+  absl::Status Checkpoint(const std::string& dir) const;
+
+  // Reads a meta value; nullopt if absent.
+  absl::StatusOr<std::optional<std::string>> GetMeta(absl::string_view key) const;
+
+  // Schema version stored in meta.
+  int schema_version() const { return schema_version_; }
+
+ private:
+  Store(const StoreOptions& options, std::unique_ptr<rocksdb::DB> db,
+        std::vector<rocksdb::ColumnFamilyHandle*> handles);
+  absl::Status LoadSequences();
+
+  rocksdb::ColumnFamilyHandle* cf(int index) const { return handles_[index]; }
+
+  const StoreOptions options_;
+  int schema_version_ = kSchemaVersion;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // Owned; destroyed before db_.
+
+  mutable absl::Mutex mu_;
+  // Last sequence per initiative; one entry per initiative, so it stays small.
+  absl::flat_hash_map<std::string, SequenceNumber> last_seq_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace fieldloop::storage
+
+#endif  // FIELDLOOP_STORAGE_STORE_H_
