@@ -6,16 +6,18 @@ need @com_google_protobuf, which cannot be downloaded here.
 
 load("@rules_cc//cc:defs.bzl", "cc_library")
 
-def fieldloop_proto_library(name, srcs, deps = [], grpc = False, visibility = None):
-    """Generates <name>, a cc_library holding the C++ code of `srcs`.
+def fieldloop_proto_library(name, srcs, deps = [], grpc_name = None, visibility = None):
+    """Generates <name>, a cc_library holding the C++ messages of `srcs`.
 
     Args:
-      name: name of the cc_library.
+      name: name of the messages cc_library (depends on protobuf only).
       srcs: .proto files, imported by their path from the workspace root.
-      deps: other fieldloop_proto_library targets the protos import.
-      grpc: also generate gRPC service stubs (*.grpc.pb.{h,cc}).
-      visibility: visibility of the cc_library.
+      deps: other fieldloop_proto_library targets (messages) the protos import.
+      grpc_name: when set, also generate gRPC service stubs (*.grpc.pb.{h,cc}) into a
+        cc_library of this name that depends on <name> and gRPC.
+      visibility: visibility of the cc_libraries.
     """
+    grpc = grpc_name != None
     bases = [s[:-len(".proto")] for s in srcs]
     pkg = native.package_name()
     prefix = pkg + "/" if pkg else ""
@@ -41,8 +43,16 @@ def fieldloop_proto_library(name, srcs, deps = [], grpc = False, visibility = No
     )
     cc_library(
         name = name,
-        srcs = [o for o in outs if o.endswith(".cc")],
-        hdrs = [o for o in outs if o.endswith(".h")],
-        deps = deps + ["@system//:grpc" if grpc else "@system//:protobuf"],
+        srcs = [o for o in outs if o.endswith(".pb.cc") and not o.endswith(".grpc.pb.cc")],
+        hdrs = [o for o in outs if o.endswith(".pb.h") and not o.endswith(".grpc.pb.h")],
+        deps = deps + ["@system//:protobuf"],
         visibility = visibility,
     )
+    if grpc:
+        cc_library(
+            name = grpc_name,
+            srcs = [o for o in outs if o.endswith(".grpc.pb.cc")],
+            hdrs = [o for o in outs if o.endswith(".grpc.pb.h")],
+            deps = [":" + name, "@system//:grpc"],
+            visibility = visibility,
+        )

@@ -1,0 +1,211 @@
+#include "services/ingest_service.h"
+
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace fieldloop::services {
+
+using fieldloop::v1::IngestAck;
+
+// One Ingest.Stream call. Deletes itself when gRPC is done with it and no ack is pending.
+class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  IngestStream(IngestService* service, Ingestor* ingestor)
+      : service_(service), ingestor_(ingestor) {
+    absl::MutexLock lock(&mu_);
+    reading_ = true;
+    StartRead(&read_buf_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      absl::MutexLock lock(&mu_);
+      reading_ = false;
+      reads_done_ = true;
+      MaybeFinishLocked();
+      return;
+    }
+    uint64_t index;
+    {
+      absl::MutexLock lock(&mu_);
+      reading_ = false;
+      index = next_index_++;
+      slots_.emplace_back();
+      ++outstanding_;
+    }
+    std::string bytes;
+    DumpTo(read_buf_, &bytes);
+    read_buf_.Clear();
+    auto done = [this, index](IngestAck ack) { OnAck(index, std::move(ack)); };
+    fieldloop::v1::IngestRequest request;
+    if (!request.ParseFromString(bytes)) {
+      ingestor_->RejectUndecodable(
+          absl::StrCat("request ", index,
+                       " could not be decoded as fieldloop.v1.IngestRequest (malformed "
+                       "protobuf, or a string field that is not valid UTF-8)"),
+          done);
+    } else {
+      ingestor_->Submit(std::move(request), bytes.size(), done);
+    }
+    absl::MutexLock lock(&mu_);
+    MaybeReadLocked();
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (!ok) broken_ = true;  // Client gone: drop the remaining acks.
+    MaybeWriteLocked();
+    MaybeReadLocked();
+    MaybeFinishLocked();
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&mu_);
+    broken_ = true;
+    MaybeFinishLocked();
+  }
+
+  void OnDone() override {
+    // Unregister first: once done_ is set, OnAck may delete this on another thread.
+    service_->Unregister(this);
+    bool last;
+    {
+      absl::MutexLock lock(&mu_);
+      done_ = true;
+      last = outstanding_ == 0;
+    }
+    if (last) delete this;
+  }
+
+  // Finish after acking what was read.
+  void Drain() {
+    absl::MutexLock lock(&mu_);
+    draining_ = true;
+    MaybeFinishLocked();
+  }
+
+ private:
+  static void DumpTo(const grpc::ByteBuffer& buf, std::string* out) {
+    std::vector<grpc::Slice> slices;
+    if (!buf.Dump(&slices).ok()) return;
+    size_t total = 0;
+    for (const auto& s : slices) total += s.size();
+    out->reserve(total);
+    for (const auto& s : slices) out->append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+
+  void OnAck(uint64_t index, IngestAck ack) {
+    bool destroy = false;
+    {
+      absl::MutexLock lock(&mu_);
+      ack.set_request_index(index);
+      slots_[index - first_index_] = std::move(ack);
+      --outstanding_;
+      MaybeWriteLocked();
+      MaybeFinishLocked();
+      destroy = done_ && outstanding_ == 0;
+    }
+    if (destroy) delete this;
+  }
+
+  void MaybeReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (reading_ || reads_done_ || finished_ || broken_ || draining_) return;
+    if (slots_.size() >= IngestService::kMaxInFlight) return;  // Resumed from OnWriteDone.
+    reading_ = true;
+    StartRead(&read_buf_);
+  }
+
+  void MaybeWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (writing_ || finished_ || slots_.empty() || !slots_.front().has_value()) return;
+    if (broken_) {
+      while (!slots_.empty() && slots_.front().has_value()) {
+        slots_.pop_front();
+        ++first_index_;
+      }
+      return;
+    }
+    std::string bytes;
+    slots_.front()->SerializeToString(&bytes);
+    slots_.pop_front();
+    ++first_index_;
+    grpc::Slice slice(bytes);
+    write_buf_ = grpc::ByteBuffer(&slice, 1);
+    writing_ = true;
+    StartWrite(&write_buf_);
+  }
+
+  void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_ || writing_ || !slots_.empty()) return;
+    if (broken_) {
+      finished_ = true;
+      Finish(grpc::Status::CANCELLED);
+    } else if (reads_done_) {
+      finished_ = true;
+      Finish(grpc::Status::OK);
+    } else if (draining_) {
+      finished_ = true;
+      Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          "server shutting down: every request read so far was acked; resend "
+                          "the rest to the restarted server"));
+    }
+  }
+
+  IngestService* const service_;
+  Ingestor* const ingestor_;
+  grpc::ByteBuffer read_buf_;  // Owned by the read in flight.
+  grpc::ByteBuffer write_buf_;  // Owned by the write in flight.
+
+  absl::Mutex mu_;
+  // Acks of requests first_index_, first_index_+1, ...; nullopt until acked.
+  std::deque<std::optional<IngestAck>> slots_ ABSL_GUARDED_BY(mu_);
+  uint64_t first_index_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t next_index_ ABSL_GUARDED_BY(mu_) = 0;
+  int outstanding_ ABSL_GUARDED_BY(mu_) = 0;  // Submitted to the Ingestor, not yet acked.
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* IngestService::Stream(
+    grpc::CallbackServerContext* context) {
+  absl::MutexLock lock(&mu_);
+  if (draining_) {
+    class Refused : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+     public:
+      Refused() { Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down")); }
+      void OnDone() override { delete this; }
+    };
+    return new Refused();
+  }
+  auto* stream = new IngestStream(this, ingestor_);
+  streams_.insert(stream);
+  return stream;
+}
+
+void IngestService::Drain() {
+  absl::MutexLock lock(&mu_);
+  draining_ = true;
+  for (IngestStream* s : streams_) s->Drain();
+}
+
+void IngestService::WaitForStreams() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](absl::flat_hash_set<IngestStream*>* s) { return s->empty(); }, &streams_));
+}
+
+void IngestService::Unregister(IngestStream* stream) {
+  absl::MutexLock lock(&mu_);
+  streams_.erase(stream);
+}
+
+}  // namespace fieldloop::services

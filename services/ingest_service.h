@@ -1,0 +1,58 @@
+// IngestService: the gRPC front end of Ingest.Stream. Translates bytes to requests and acks
+// to bytes; the rules live in Ingestor.
+//
+// The method is registered "raw" (ByteBuffer in and out) so that a request that cannot be
+// decoded (for example a string field holding invalid UTF-8, which protobuf refuses to
+// parse) is rejected on its own instead of killing the stream.
+//
+// Per stream: reads are pipelined (the next read starts as soon as a request is handed to
+// the Ingestor, up to kMaxInFlight unacked requests), acks are written one at a time in
+// request order.
+#ifndef FIELDLOOP_SERVICES_INGEST_SERVICE_H_
+#define FIELDLOOP_SERVICES_INGEST_SERVICE_H_
+
+#include <cstddef>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/fieldloop/v1/ingest.grpc.pb.h"
+#include "services/ingestor.h"
+
+namespace fieldloop::services {
+
+class IngestStream;
+
+class IngestService
+    : public fieldloop::v1::Ingest::WithRawCallbackMethod_Stream<fieldloop::v1::Ingest::Service> {
+ public:
+  // Most requests of one stream read but not yet acked; reading pauses beyond it.
+  static constexpr size_t kMaxInFlight = 4096;
+
+  // `ingestor` must outlive the service and every stream it started.
+  explicit IngestService(Ingestor* ingestor) : ingestor_(ingestor) {}
+
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Stream(
+      grpc::CallbackServerContext* context) override;
+
+  // Asks every open stream to finish: each acks what it has read, then ends with
+  // UNAVAILABLE. New streams are refused with UNAVAILABLE. Returns at once.
+  void Drain() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Blocks until no stream is open.
+  void WaitForStreams() ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  friend class IngestStream;
+  void Unregister(IngestStream* stream) ABSL_LOCKS_EXCLUDED(mu_);
+
+  Ingestor* const ingestor_;
+  absl::Mutex mu_;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_set<IngestStream*> streams_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace fieldloop::services
+
+#endif  // FIELDLOOP_SERVICES_INGEST_SERVICE_H_

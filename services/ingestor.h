@@ -1,0 +1,94 @@
+// Ingestor: validates records and appends them to the store with group commit. Knows
+// nothing of gRPC: the ingest service hands it parsed requests and gets acks back.
+//
+// Validation runs on the caller's thread. Valid records go to a queue; one committer thread
+// takes everything queued (up to IngestorOptions::max_batch records) and appends it in one
+// RocksDB WriteBatch, so with --sync_writes one fsync covers many records from many streams.
+#ifndef FIELDLOOP_SERVICES_INGESTOR_H_
+#define FIELDLOOP_SERVICES_INGESTOR_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "pipeline/record_validator.h"
+#include "proto/fieldloop/v1/ingest.pb.h"
+#include "services/clock.h"
+#include "storage/store.h"
+
+namespace fieldloop::services {
+
+struct IngestorOptions {
+  // Limits records are validated against (max_record_bytes is the server's
+  // --max_record_bytes).
+  pipeline::ValidationLimits limits;
+  // Most records appended in one WriteBatch.
+  // Default: 1024.
+  size_t max_batch = 1024;
+};
+
+// Counters since start; read with Ingestor::stats().
+struct IngestStats {
+  uint64_t accepted = 0;
+  uint64_t duplicate = 0;
+  uint64_t rejected = 0;
+  uint64_t batches = 0;  // WriteBatches written.
+};
+
+class Ingestor {
+ public:
+  // Called exactly once per submitted request with its ack (request_index is left 0 for
+  // the caller to fill). May run on the committer thread: it must not block for long.
+  using AckCallback = std::function<void(fieldloop::v1::IngestAck)>;
+
+  // `store` and `clock` must outlive the Ingestor. Starts the committer thread.
+  Ingestor(storage::Store* store, const Clock* clock, IngestorOptions options);
+  // Stops (see Stop) and joins the committer thread.
+  ~Ingestor();
+  Ingestor(const Ingestor&) = delete;
+  Ingestor& operator=(const Ingestor&) = delete;
+
+  // Submits one request whose wire size was `serialized_size`. A rejected record is acked
+  // before Submit returns; a valid one once its batch is written (durable per the store's
+  // sync option). After Stop, records are acked REJECTED with code INTERNAL.
+  void Submit(fieldloop::v1::IngestRequest request, size_t serialized_size, AckCallback done)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Acks a request that could not even be decoded (rejected with `message`).
+  void RejectUndecodable(const std::string& message, AckCallback done) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Writes what is queued, then stops and joins the committer. Idempotent; must not be
+  // called from an AckCallback.
+  void Stop() ABSL_LOCKS_EXCLUDED(mu_);
+
+  IngestStats stats() const ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  struct Pending {
+    pipeline::RecordIdentity identity;
+    std::string payload;  // The serialized IngestRequest.
+    AckCallback done;
+  };
+
+  void CommitLoop();
+  void CommitBatch(std::deque<Pending>& batch);
+
+  storage::Store* const store_;
+  const Clock* const clock_;
+  const IngestorOptions options_;
+
+  mutable absl::Mutex mu_;
+  std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  IngestStats stats_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex join_mu_;  // Serializes joining committer_.
+  std::thread committer_;
+};
+
+}  // namespace fieldloop::services
+
+#endif  // FIELDLOOP_SERVICES_INGESTOR_H_

@@ -1,0 +1,74 @@
+#include "services/server.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+
+namespace fieldloop::services {
+
+absl::StatusOr<std::unique_ptr<FieldloopServer>> FieldloopServer::Start(
+    const ServerOptions& options) {
+  if (options.max_record_bytes < 256 || options.max_record_bytes > (64u << 20)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_record_bytes=", options.max_record_bytes, " must be from 256 to 67108864"));
+  }
+  const size_t colon = options.listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--listen='", options.listen, "' must be host:port, e.g. 127.0.0.1:50551"));
+  }
+  std::unique_ptr<FieldloopServer> server(new FieldloopServer());
+  server->options_ = options;
+  server->host_ = options.listen.substr(0, colon);
+  storage::StoreOptions store_options;
+  store_options.sync_writes = options.sync_writes;
+  auto store = storage::Store::Open(options.data_dir, store_options);
+  if (!store.ok()) return store.status();
+  server->store_ = std::move(*store);
+
+  IngestorOptions ingestor_options;
+  ingestor_options.limits.max_record_bytes = options.max_record_bytes;
+  const Clock* clock = options.clock != nullptr ? options.clock : &server->system_clock_;
+  server->ingestor_ = std::make_unique<Ingestor>(server->store_.get(), clock, ingestor_options);
+  server->ingest_service_ = std::make_unique<IngestService>(server->ingestor_.get());
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
+  // Records over --max_record_bytes get their own rejection; only messages beyond this
+  // transport limit end the stream.
+  builder.SetMaxReceiveMessageSize(
+      static_cast<int>(std::max<size_t>(4 * options.max_record_bytes, 4u << 20)));
+  builder.RegisterService(server->ingest_service_.get());
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen,
+                                               " (address in use or not local?)"));
+  }
+  server->server_->GetHealthCheckService()->SetServingStatus(true);
+  return server;
+}
+
+FieldloopServer::~FieldloopServer() { Shutdown(); }
+
+std::string FieldloopServer::address() const { return absl::StrCat(host_, ":", port_); }
+
+void FieldloopServer::Shutdown(absl::Duration grace) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (server_ != nullptr) {
+    server_->GetHealthCheckService()->SetServingStatus(false);
+    ingest_service_->Drain();
+    server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace));
+    server_->Wait();
+    ingest_service_->WaitForStreams();
+  }
+  if (ingestor_ != nullptr) ingestor_->Stop();  // Writes what is queued, joins the committer.
+  // The store stays open until destruction: ingestor_ (stopped) still points at it.
+}
+
+}  // namespace fieldloop::services
