@@ -174,7 +174,7 @@ FEEDBACK = {
     "pricing-pressure": [
         "{cust} said we're roughly {pct}% above what they pay today and wanted a discount before they'd even read the proposal.",
         "Price came up in the first five minutes again. Buyer thinks list is high for what they'd actually use in year one.",
-        "Champion went quiet once finance saw the per-seat number. They want us closer to the {comp} quote.",
+        "Champion went quiet once finance saw the per-seat number. They want us closer to what {comp} quoted.",
         "[MidMarket] Every MidMarket deal this month ended in a discount conversation. I'm giving away 20-25% just to stay in the running.",
         "CFO asked why the platform fee exists at all. I didn't have a good answer beyond 'it covers support'.",
         "Buyer compared us line by line with {comp} and we came out {pct}% more expensive. Need help defending value, not just cutting price.",
@@ -407,7 +407,7 @@ PREFIXES = {
 SUFFIXES = ["Anyone else seeing this?", "Can we prioritise this?", "This is costing us deals.",
             "Flagging for the next enablement sync.", "Not urgent but it keeps coming up.",
             "Would appreciate guidance.", "Happy to jump on a call about it.",
-            "Second time this month.", "Help!", "cc my manager.", "Same thing in {cust} last week."]
+            "Second time this month.", "Help!", "Looping in my manager.", "Same thing at {cust2} last week."]
 
 # ---------------------------------------------------------------------------------------
 # Transcript pools.
@@ -825,10 +825,14 @@ def theme_date(theme):
 
 
 def fill(text, region, rep_id):
+    custs = []  # one prospect per text for {cust}; {cust2} is a different one
+
     def sub(m):
         key = m.group(1)
-        if key == "cust":
-            return rng.choice(PROSPECTS[region])
+        if key in ("cust", "cust2"):
+            if not custs:
+                custs.extend(rng.sample(PROSPECTS[region], 2))
+            return custs[0] if key == "cust" else custs[1]
         if key == "comp":
             return rng.choice(["Acme CRM", "Globex Suite", "Acme CRM", "the incumbent"])
         if key == "pct":
@@ -845,7 +849,7 @@ def fill(text, region, rep_id):
             return region
         raise KeyError(key)
     out = re.sub(r"\{(\w+)\}", sub, text)
-    return re.sub(r"([.:!?] )([a-z])", lambda m: m.group(1) + m.group(2).upper(), out)
+    return re.sub(r"([.!?] )([a-z])", lambda m: m.group(1) + m.group(2).upper(), out)
 
 
 def words(s):
@@ -927,8 +931,6 @@ def make_deals():
         else:
             if rng.random() < 0.6:
                 proof.append(WL_PROOF_MISSING[themes[0]])
-            if rng.random() < 0.15:
-                proof.append(choose(WL_PROOF_WON[themes[0]], region, segment))
             asked = [choose(WL_STORIES_ASKED[t], region, segment) for t in themes if t in WL_STORIES_ASKED]
             if asked and rng.random() < 0.7:
                 stories.append(asked[0])
@@ -1114,8 +1116,9 @@ def make_transcripts(deals, open_deals):
             if t in OTHER_LINES and rng.random() < 0.35:
                 turns.append(("SPEAKER_OTHER", OTHER_LINES[t]))
         if rng.random() < 0.7:
-            turns.append(("SPEAKER_REP", f(rng.choice(REP_CLOSE))))
-            if rng.random() < 0.7:
+            if turns[-1][0] != "SPEAKER_REP":
+                turns.append(("SPEAKER_REP", f(rng.choice(REP_CLOSE))))
+            if turns[-1][0] != "SPEAKER_BUYER" and rng.random() < 0.8:
                 turns.append(("SPEAKER_BUYER", rng.choice(BUYER_CLOSE)))
         # Keep 3..10 turns: drop small talk from the front if too long.
         # A rep never speaks twice in a row: merge consecutive rep turns.

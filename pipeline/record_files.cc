@@ -45,7 +45,8 @@ std::vector<CsvRow> SplitCsv(absl::string_view text, std::string* error) {
   };
   auto end_row = [&] {
     end_field();
-    const bool blank = row.fields.size() == 1 && row.fields[0].empty();
+    const bool blank =
+        row.fields.size() == 1 && absl::StripAsciiWhitespace(row.fields[0]).empty();
     if (!blank) rows.push_back(std::move(row));
     row = CsvRow{line, {}};
   };

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "google/protobuf/timestamp.pb.h"
 
 namespace fieldloop::pipeline {
@@ -184,7 +185,7 @@ void CheckWinLoss(const fieldloop::v1::WinLossNote& r, Checker& c) {
   c.Short(p + "deal_id", r.deal_id(), true);
   c.Enum(p + "outcome", r.outcome(), fieldloop::v1::Outcome_IsValid(r.outcome()));
   c.Range(p + "amount", r.amount(), 0, 1e15, "must be a number from 0 to 1e15");
-  if (!c.failed() && r.amount() > 0) {
+  if (!c.failed() && (r.amount() > 0 || !r.currency().empty())) {
     const std::string& cur = r.currency();
     bool ok = cur.size() == 3;
     for (char ch : cur) ok = ok && ch >= 'A' && ch <= 'Z';
@@ -233,7 +234,7 @@ void CheckMetric(const fieldloop::v1::OnboardingMetric& r, Checker& c) {
   c.Short(p + "region", r.region(), true);
   c.Short(p + "segment", r.segment(), true);
   c.Short(p + "period", r.period(), false);
-  c.Range(p + "reps", r.reps(), 1, 1e6, "must be at least 1");
+  c.Range(p + "reps", r.reps(), 1, 1e6, "must be from 1 to 1000000");
   c.Range(p + "ramp_days", r.ramp_days(), 0, 3650, "must be from 0 to 3650");
   c.Range(p + "ramp_target_days", r.ramp_target_days(), 1e-9, 3650, "must be more than 0 and at most 3650");
   c.Range(p + "cert_pass_rate", r.cert_pass_rate(), 0, 1, "must be from 0 to 1");
@@ -263,8 +264,14 @@ RecordIdentity IdentityOf(const IngestRequest& request) {
       break;
     case IngestRequest::kOnboardingMetric: {
       const auto& m = request.onboarding_metric();
+      // Parts are escaped so that different metrics never share an identity.
+      auto escape = [](const std::string& part) {
+        return absl::StrReplaceAll(part, {{"\\", "\\\\"}, {"|", "\\|"}});
+      };
       id = {fieldloop::v1::RECORD_KIND_ONBOARDING_METRIC, m.initiative(),
-            absl::StrJoin({m.cohort(), m.region(), m.segment(), m.period(), m.rep_id()}, "|")};
+            absl::StrJoin({escape(m.cohort()), escape(m.region()), escape(m.segment()),
+                           escape(m.period()), escape(m.rep_id())},
+                          "|")};
       break;
     }
     case IngestRequest::RECORD_NOT_SET:

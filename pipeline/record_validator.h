@@ -31,7 +31,7 @@ struct Rejection {
 };
 
 // Identity of a record: (initiative, kind, id). For OnboardingMetric the id is
-// "cohort|region|segment|period|rep_id".
+// "cohort|region|segment|period|rep_id", with '\' and '|' inside a part escaped.
 struct RecordIdentity {
   fieldloop::v1::RecordKind kind = fieldloop::v1::RECORD_KIND_UNSPECIFIED;
   std::string initiative;

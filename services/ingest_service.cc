@@ -29,10 +29,11 @@ class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::Byte
       MaybeFinishLocked();
       return;
     }
+    // reading_ stays true until the request is handed over, so that no other callback
+    // starts the next read (reusing read_buf_, or overtaking this request) meanwhile.
     uint64_t index;
     {
       absl::MutexLock lock(&mu_);
-      reading_ = false;
       index = next_index_++;
       slots_.emplace_back();
       ++outstanding_;
@@ -52,6 +53,7 @@ class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::Byte
       ingestor_->Submit(std::move(request), bytes.size(), done);
     }
     absl::MutexLock lock(&mu_);
+    reading_ = false;
     MaybeReadLocked();
   }
 

@@ -8,7 +8,7 @@
 //   metrics  latest onboarding metric payload per id
 //   themes   theme state (written by the clusterer, later issues)
 //   tasks    refresh-plan tasks (later issues)
-//   meta     schema version, last sequence number per initiative, watermarks
+//   meta     schema version, last sequence number per initiative (later: watermarks)
 #ifndef FIELDLOOP_STORAGE_STORE_H_
 #define FIELDLOOP_STORAGE_STORE_H_
 
@@ -80,8 +80,10 @@ bool IsStateKind(RecordKind kind);
 class Store {
  public:
   // Opens (or creates, per `options`) the store in directory `dir`. Returns
-  // FailedPrecondition if the store has a schema version newer than kSchemaVersion, and the
-  // RocksDB error (as Unavailable/Internal) if the database cannot be opened.
+  // FailedPrecondition if the store has a schema version newer than kSchemaVersion,
+  // DataLoss if the schema version is unreadable or RocksDB reports corruption, and the
+  // other RocksDB errors as Unavailable (I/O, busy: e.g. another process holds the lock),
+  // NotFound or Internal.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir,
                                                      const StoreOptions& options);
 

@@ -20,6 +20,7 @@ constexpr char kUsage[] =
     "      CSV, onboarding metrics CSV (told apart by their first line; docs/formats.md).\n"
     "      CSV rows take their initiative from --initiative. Shows progress on a terminal,\n"
     "      ends with a summary and one 'file:line: field: reason' line per rejected record.\n"
+    "      --quiet drops the progress line.\n"
     "      Exit status: 0 all accepted or duplicate, 2 some rejected or malformed,\n"
     "      1 usage, file or connection error.\n"
     "  help\n"

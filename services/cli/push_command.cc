@@ -69,11 +69,12 @@ int RunPush(const PushOptions& options, std::FILE* out, std::FILE* err) {
     std::ostringstream buf;
     buf << in.rdbuf();
     contents[f] = buf.str();
-    absl::StatusOr<pipeline::RecordFileFormat> format =
-        pipeline::DetectRecordFileFormat(contents[f]);
-    if (!format.ok()) {
+    // Checks the format, the CSV header and --initiative without parsing the rows.
+    absl::Status header = pipeline::ParseRecordFile(contents[f], options.initiative,
+                                                    [](pipeline::ParsedRecord&) { return false; });
+    if (!header.ok()) {
       std::fprintf(err, "fieldloop push: %s: %s\n", options.files[f].c_str(),
-                   std::string(format.status().message()).c_str());
+                   std::string(header.message()).c_str());
       return kPushUsageOrIo;
     }
   }

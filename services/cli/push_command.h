@@ -13,7 +13,6 @@ struct PushOptions {
   std::string initiative;  // Initiative of CSV rows; must match JSON records that set one.
   std::vector<std::string> files;
   bool progress = false;   // Show a progress line updated in place (on a terminal).
-  bool quiet = false;      // Print only the rejections and the summary.
 };
 
 // Exit status of push.

@@ -1,0 +1,209 @@
+// Tests of the real binaries: fieldloopd killed with SIGKILL or stopped with SIGTERM, and
+// the fieldloop CLI.
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "services/server.h"
+#include "tests/testing/ingest_client.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
+
+namespace fieldloop::services {
+namespace {
+
+using fieldloop::v1::IngestAck;
+using testing::Feedback;
+using testing::Runfile;
+using testing::Subprocess;
+using ::testing::HasSubstr;
+
+// Starts fieldloopd on a free port over `data_dir`; returns its address via `address`.
+std::unique_ptr<Subprocess> StartDaemon(const std::string& data_dir, std::string* address,
+                                        bool sync_writes = false) {
+  auto p = std::make_unique<Subprocess>(std::vector<std::string>{
+      Runfile("services/fieldloopd"), "--listen=127.0.0.1:0", "--data_dir=" + data_dir,
+      absl::StrCat("--sync_writes=", sync_writes ? "true" : "false")});
+  std::optional<std::string> line = p->WaitForLine("listening on ");
+  EXPECT_TRUE(line.has_value()) << p->DrainOutput();
+  if (!line) return nullptr;
+  const size_t at = line->find("listening on ") + 13;
+  *address = line->substr(at, line->find(' ', at) - at);
+  return p;
+}
+
+TEST(Fieldloopd, EveryAckedRecordSurvivesSigkill) {
+  testing::TempDir dir;
+  int total_acked = 0;
+  for (int round = 0; round < 3; ++round) {
+    std::string address;
+    auto daemon = StartDaemon(dir.Sub("data"), &address);
+    ASSERT_NE(daemon, nullptr);
+    auto stub = fieldloop::v1::Ingest::NewStub(
+        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    grpc::ClientContext context;
+    auto stream = stub->Stream(&context);
+    const int base = round * 100000;
+    std::thread writer([&] {
+      for (int i = 0; i < 20000; ++i) {
+        if (!stream->Write(Feedback(base + i))) break;
+      }
+      stream->WritesDone();
+    });
+    // Kill the server right after it acked a number of records that differs per round,
+    // while more records are in flight.
+    const int kill_after = 1000 + round * 3777;
+    std::vector<IngestAck> acked;
+    IngestAck ack;
+    while (stream->Read(&ack)) {
+      ASSERT_EQ(ack.status(), fieldloop::v1::ACK_STATUS_ACCEPTED) << ack.message();
+      acked.push_back(ack);
+      if (static_cast<int>(acked.size()) == kill_after) {
+        daemon->Signal(SIGKILL);
+        break;
+      }
+    }
+    ASSERT_EQ(daemon->Wait(), 128 + SIGKILL);
+    context.TryCancel();
+    while (stream->Read(&ack)) {
+    }
+    writer.join();
+    stream->Finish();
+    ASSERT_EQ(static_cast<int>(acked.size()), kill_after);
+    total_acked += kill_after;
+
+    // Restart: every acked record is a duplicate with the sequence number it was given.
+    std::string address2;
+    auto restarted = StartDaemon(dir.Sub("data"), &address2);
+    ASSERT_NE(restarted, nullptr);
+    std::vector<fieldloop::v1::IngestRequest> resend;
+    for (int i = 0; i < kill_after; ++i) resend.push_back(Feedback(base + i));
+    testing::StreamResult again = testing::StreamAll(address2, resend);
+    ASSERT_EQ(again.acks.size(), resend.size());
+    for (int i = 0; i < kill_after; ++i) {
+      ASSERT_EQ(again.acks[i].status(), fieldloop::v1::ACK_STATUS_DUPLICATE)
+          << "acked record " << again.acks[i].record_id() << " lost after SIGKILL";
+      ASSERT_EQ(again.acks[i].sequence(), acked[i].sequence());
+    }
+    restarted->Signal(SIGTERM);
+    ASSERT_EQ(restarted->Wait(), 0);
+  }
+  EXPECT_GT(total_acked, 10000);
+}
+
+TEST(Fieldloopd, SigtermStopsCleanlyWithinSecondsEvenWithAnOpenStream) {
+  testing::TempDir dir;
+  std::string address;
+  auto daemon = StartDaemon(dir.Sub("data"), &address);
+  ASSERT_NE(daemon, nullptr);
+  auto stub = fieldloop::v1::Ingest::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  auto stream = stub->Stream(&context);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(stream->Write(Feedback(i)));
+  IngestAck ack;
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(stream->Read(&ack));
+  const auto start = std::chrono::steady_clock::now();
+  daemon->Signal(SIGTERM);
+  EXPECT_FALSE(stream->Read(&ack));  // The server ends the stream.
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(daemon->Wait(), 0);
+  // Not a performance figure: a hang here would mean shutdown waits for the client.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_THAT(daemon->DrainOutput(), HasSubstr("10 accepted"));
+}
+
+TEST(Fieldloopd, HelpListsEveryFlag) {
+  Subprocess p({Runfile("services/fieldloopd"), "--helpfull"});
+  const std::string out = p.DrainOutput();
+  p.Wait();
+  for (const char* flag : {"--listen", "--data_dir", "--sync_writes", "--max_record_bytes"}) {
+    EXPECT_THAT(out, HasSubstr(flag));
+  }
+}
+
+class PushCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    options.data_dir = dir_.Sub("data");
+    auto server = FieldloopServer::Start(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+  }
+
+  std::string Write(const std::string& name, const std::string& contents) {
+    const std::string path = dir_.Sub(name);
+    std::ofstream(path) << contents;
+    return path;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<FieldloopServer> server_;
+};
+
+TEST_F(PushCliTest, BadLineIsReportedAsFileLineAndExitStatusIsTwo) {
+  const std::string good =
+      R"({"feedback_event": {"id": "fb-1", "initiative": "q3-push", "source": "SOURCE_CALL", "rep_id": "r", "region": "NA", "segment": "SMB", "occurred_at": "2026-09-01T10:00:00Z", "text": "Price too high"}})";
+  const std::string empty_text =
+      R"({"feedback_event": {"id": "fb-2", "initiative": "q3-push", "source": "SOURCE_CALL", "rep_id": "r", "region": "NA", "segment": "SMB", "occurred_at": "2026-09-01T10:00:00Z", "text": ""}})";
+  const std::string path = Write("events.jsonl", good + "\n{broken json\n" + empty_text + "\n");
+  Subprocess p({Runfile("services/cli/fieldloop"), "push", "--server", server_->address(), path});
+  const std::string out = p.DrainOutput();
+  EXPECT_EQ(p.Wait(), 2) << out;
+  EXPECT_THAT(out, HasSubstr(path + ":2: "));
+  EXPECT_THAT(out, HasSubstr(path + ":3: feedback_event.text: is required and must not be empty"));
+  EXPECT_THAT(out, HasSubstr("1 accepted, 0 duplicate, 1 rejected, 1 malformed lines"));
+}
+
+TEST_F(PushCliTest, AllAcceptedOrDuplicateExitsZero) {
+  const std::string path = Write(
+      "inventory.csv",
+      "asset_id,title,type,owner,last_updated,tags\n"
+      "deck-1,Pricing deck,deck,ann@example.com,2025-02-28,pricing;discount\n");
+  for (const char* want : {"1 accepted, 0 duplicate", "0 accepted, 1 duplicate"}) {
+    Subprocess p({Runfile("services/cli/fieldloop"), "push", "--server", server_->address(),
+                  "--initiative", "q3-push", path});
+    const std::string out = p.DrainOutput();
+    EXPECT_EQ(p.Wait(), 0) << out;
+    EXPECT_THAT(out, HasSubstr(want));
+  }
+}
+
+TEST_F(PushCliTest, UsageAndConnectionErrorsExitOne) {
+  const std::string path = Write("inventory.csv", "asset_id,title,type,owner,last_updated,tags\n");
+  {
+    Subprocess p({Runfile("services/cli/fieldloop"), "push", "--server", server_->address(), path});
+    const std::string out = p.DrainOutput();
+    EXPECT_EQ(p.Wait(), 1);
+    EXPECT_THAT(out, HasSubstr("--initiative"));
+  }
+  {
+    Subprocess p({Runfile("services/cli/fieldloop"), "push", "--server", server_->address(),
+                  dir_.Sub("missing.jsonl")});
+    const std::string out = p.DrainOutput();
+    EXPECT_EQ(p.Wait(), 1);
+    EXPECT_THAT(out, HasSubstr("cannot read"));
+  }
+  {
+    const std::string address = server_->address();
+    server_.reset();  // Nothing listens there any more.
+    Subprocess p({Runfile("services/cli/fieldloop"), "push", "--server", address,
+                  "--initiative", "q3-push", path});
+    const std::string out = p.DrainOutput();
+    EXPECT_EQ(p.Wait(), 1);
+    EXPECT_THAT(out, HasSubstr("cannot connect"));
+  }
+}
+
+}  // namespace
+}  // namespace fieldloop::services
