@@ -50,7 +50,7 @@ class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::Byte
                        "protobuf, or a string field that is not valid UTF-8)"),
           done);
     } else {
-      ingestor_->Submit(std::move(request), bytes.size(), done);
+      ingestor_->Submit(request, std::move(bytes), done);
     }
     absl::MutexLock lock(&mu_);
     reading_ = false;
@@ -138,7 +138,11 @@ class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::Byte
     grpc::Slice slice(bytes);
     write_buf_ = grpc::ByteBuffer(&slice, 1);
     writing_ = true;
-    StartWrite(&write_buf_);
+    // When the next ack is ready too, let gRPC coalesce this one with it; the last ready
+    // ack goes out unbuffered, so nothing waits for a later one.
+    grpc::WriteOptions options;
+    if (!slots_.empty() && slots_.front().has_value()) options.set_buffer_hint();
+    StartWrite(&write_buf_, options);
   }
 
   void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

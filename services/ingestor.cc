@@ -29,12 +29,12 @@ Ingestor::Ingestor(storage::Store* store, const Clock* clock, IngestorOptions op
 
 Ingestor::~Ingestor() { Stop(); }
 
-void Ingestor::Submit(fieldloop::v1::IngestRequest request, size_t serialized_size,
+void Ingestor::Submit(const fieldloop::v1::IngestRequest& request, std::string wire,
                       AckCallback done) {
   Pending pending;
   pending.identity = pipeline::IdentityOf(request);
   std::optional<pipeline::Rejection> rejection =
-      pipeline::Validate(request, serialized_size, options_.limits, clock_->Now());
+      pipeline::Validate(request, wire.size(), options_.limits, clock_->Now());
   if (rejection) {
     {
       absl::MutexLock lock(&mu_);
@@ -44,7 +44,7 @@ void Ingestor::Submit(fieldloop::v1::IngestRequest request, size_t serialized_si
                      std::move(rejection->message)));
     return;
   }
-  request.SerializeToString(&pending.payload);
+  pending.payload = std::move(wire);
   pending.done = std::move(done);
   {
     absl::MutexLock lock(&mu_);

@@ -52,10 +52,11 @@ class Ingestor {
   Ingestor(const Ingestor&) = delete;
   Ingestor& operator=(const Ingestor&) = delete;
 
-  // Submits one request whose wire size was `serialized_size`. A rejected record is acked
-  // before Submit returns; a valid one once its batch is written (durable per the store's
-  // sync option). After Stop, records are acked REJECTED with code INTERNAL.
-  void Submit(fieldloop::v1::IngestRequest request, size_t serialized_size, AckCallback done)
+  // Submits one request; `wire` is its serialized form as received (stored as is). A
+  // rejected record is acked before Submit returns; a valid one once its batch is written
+  // (durable per the store's sync option). After Stop, records are acked REJECTED with code
+  // INTERNAL.
+  void Submit(const fieldloop::v1::IngestRequest& request, std::string wire, AckCallback done)
       ABSL_LOCKS_EXCLUDED(mu_);
 
   // Acks a request that could not even be decoded (rejected with `message`).

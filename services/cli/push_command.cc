@@ -112,8 +112,13 @@ int RunPush(const PushOptions& options, std::FILE* out, std::FILE* err) {
               absl::MutexLock lock(&mu);
               sources.push_back({static_cast<uint32_t>(f), static_cast<uint32_t>(rec.line)});
             }
-            if (!stream->Write(rec.request)) return false;
-            ++counts.sent;
+            // Let gRPC coalesce writes; every 64th record and WritesDone flush.
+            grpc::WriteOptions wo;
+            if (++counts.sent % 64 != 0) wo.set_buffer_hint();
+            if (!stream->Write(rec.request, wo)) {
+              --counts.sent;
+              return false;
+            }
             return true;
           });
       if (!s.ok()) {

@@ -1,0 +1,155 @@
+// Ingest benchmark: streams records from a client over loopback into a FieldloopServer on a
+// temp RocksDB and reports records/s and ack latency (write of a request to read of its
+// ack) p50/p99. The client writes as fast as the stream lets it, so latency includes
+// queueing at saturation. Configurations: sync_writes off and on, one stream and four
+// concurrent streams (group commit shares an fsync among streams), and a "buffered" client
+// that lets gRPC coalesce its writes as `fieldloop push` does. Each configuration runs --runs
+// times on a fresh store; the figures are medians over runs.
+//
+// Not a test: build with -c opt and run through ./scripts/bench. Keys of --json are listed
+// in docs/benchmarks.md.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "grpcpp/grpcpp.h"
+#include "services/server.h"
+#include "tests/testing/ingest_client.h"
+#include "tests/testing/temp_dir.h"
+
+ABSL_FLAG(int, records, 100000, "Records per run with sync_writes off (split over streams).");
+ABSL_FLAG(int, sync_records, 20000, "Records per run with sync_writes on.");
+ABSL_FLAG(int, runs, 3, "Runs per configuration; medians are reported.");
+ABSL_FLAG(bool, json, false, "Print one JSON object instead of a table.");
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct RunResult {
+  double records_per_s = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+};
+
+double Percentile(std::vector<double>& v, double q) {
+  if (v.empty()) return 0;
+  const size_t k = std::min(v.size() - 1, static_cast<size_t>(q * v.size()));
+  std::nth_element(v.begin(), v.begin() + k, v.end());
+  return v[k];
+}
+
+double Median(std::vector<double> v) { return Percentile(v, 0.5); }
+
+RunResult RunOnce(bool sync, int streams, int records, bool buffered) {
+  fieldloop::testing::TempDir dir;
+  fieldloop::services::ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.data_dir = dir.Sub("data");
+  options.sync_writes = sync;
+  auto server = fieldloop::services::FieldloopServer::Start(options);
+  if (!server.ok()) {
+    std::fprintf(stderr, "cannot start server: %s\n", std::string(server.status().message()).c_str());
+    std::exit(1);
+  }
+  const int per_stream = records / streams;
+  // Build the requests before timing.
+  std::vector<std::vector<fieldloop::v1::IngestRequest>> requests(streams);
+  for (int s = 0; s < streams; ++s) {
+    for (int i = 0; i < per_stream; ++i) requests[s].push_back(fieldloop::testing::Feedback(s * per_stream + i));
+  }
+  std::vector<std::vector<double>> latencies(streams);
+  std::vector<std::thread> threads;
+  const auto start = Clock::now();
+  for (int s = 0; s < streams; ++s) {
+    threads.emplace_back([&, s] {
+      auto stub = fieldloop::v1::Ingest::NewStub(
+          grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials()));
+      grpc::ClientContext context;
+      auto stream = stub->Stream(&context);
+      std::vector<Clock::time_point> sent(per_stream);
+      std::thread writer([&] {
+        for (int i = 0; i < per_stream; ++i) {
+          sent[i] = Clock::now();
+          // Buffered: let gRPC coalesce writes; every 64th (and WritesDone) flushes.
+          grpc::WriteOptions wo;
+          if (buffered && i % 64 != 63) wo.set_buffer_hint();
+          if (!stream->Write(requests[s][i], wo)) break;
+        }
+        stream->WritesDone();
+      });
+      fieldloop::v1::IngestAck ack;
+      latencies[s].reserve(per_stream);
+      while (stream->Read(&ack)) {
+        const auto now = Clock::now();
+        latencies[s].push_back(
+            std::chrono::duration<double, std::milli>(now - sent[ack.request_index()]).count());
+      }
+      writer.join();
+      stream->Finish();
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  std::vector<double> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  RunResult r;
+  r.records_per_s = all.size() / secs;
+  r.p50_ms = Percentile(all, 0.50);
+  r.p99_ms = Percentile(all, 0.99);
+  if (static_cast<int>(all.size()) != per_stream * streams) {
+    std::fprintf(stderr, "lost acks: %zu of %d\n", all.size(), per_stream * streams);
+    std::exit(1);
+  }
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  struct Config {
+    std::string key;
+    bool sync;
+    int streams;
+    bool buffered;  // Client coalesces writes (as `fieldloop push` does).
+  };
+  const std::vector<Config> configs = {{"ingest_sync_off_1stream", false, 1, false},
+                                       {"ingest_sync_off_4streams", false, 4, false},
+                                       {"ingest_sync_on_1stream", true, 1, false},
+                                       {"ingest_sync_on_4streams", true, 4, false},
+                                       {"ingest_sync_off_1stream_buffered", false, 1, true},
+                                       {"ingest_sync_on_1stream_buffered", true, 1, true}};
+  std::vector<std::string> json;
+  if (!absl::GetFlag(FLAGS_json)) {
+    std::printf("%-34s %12s %10s %10s  (median of %d runs)\n", "configuration", "records/s",
+                "p50 ms", "p99 ms", absl::GetFlag(FLAGS_runs));
+  }
+  for (const Config& c : configs) {
+    std::vector<double> rps, p50, p99;
+    const int records = c.sync ? absl::GetFlag(FLAGS_sync_records) : absl::GetFlag(FLAGS_records);
+    for (int run = 0; run < absl::GetFlag(FLAGS_runs); ++run) {
+      RunResult r = RunOnce(c.sync, c.streams, records, c.buffered);
+      rps.push_back(r.records_per_s);
+      p50.push_back(r.p50_ms);
+      p99.push_back(r.p99_ms);
+    }
+    if (absl::GetFlag(FLAGS_json)) {
+      json.push_back(absl::StrCat("\"", c.key, "_records_per_s\": ", static_cast<int64_t>(Median(rps))));
+      json.push_back(absl::StrCat("\"", c.key, "_ack_p50_ms\": ", Median(p50)));
+      json.push_back(absl::StrCat("\"", c.key, "_ack_p99_ms\": ", Median(p99)));
+    } else {
+      std::printf("%-34s %12.0f %10.3f %10.3f\n", c.key.c_str(), Median(rps), Median(p50), Median(p99));
+      std::fflush(stdout);
+    }
+  }
+  if (absl::GetFlag(FLAGS_json)) std::printf("{%s}\n", absl::StrJoin(json, ", ").c_str());
+  return 0;
+}
