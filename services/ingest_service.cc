@@ -138,23 +138,24 @@ class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::Byte
     grpc::Slice slice(bytes);
     write_buf_ = grpc::ByteBuffer(&slice, 1);
     writing_ = true;
-    // When the next ack is ready too, let gRPC coalesce this one with it; the last ready
-    // ack goes out unbuffered, so nothing waits for a later one.
-    grpc::WriteOptions options;
-    if (!slots_.empty() && slots_.front().has_value()) options.set_buffer_hint();
-    StartWrite(&write_buf_, options);
+    // No buffer hint: with one write in flight, a buffered write whose completion waits for
+    // a flush would wait forever (seen as a hung stream).
+    StartWrite(&write_buf_);
   }
 
   void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finished_ || writing_ || !slots_.empty()) return;
     if (broken_) {
       finished_ = true;
+      service_->CountFinished();
       Finish(grpc::Status::CANCELLED);
     } else if (reads_done_) {
       finished_ = true;
+      service_->CountFinished();
       Finish(grpc::Status::OK);
     } else if (draining_) {
       finished_ = true;
+      service_->CountFinished();
       Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                           "server shutting down: every request read so far was acked; resend "
                           "the rest to the restarted server"));
@@ -192,6 +193,10 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* IngestService::Stre
     };
     return new Refused();
   }
+  {
+    absl::MutexLock count_lock(&finish_mu_);
+    ++unfinished_;
+  }
   auto* stream = new IngestStream(this, ingestor_);
   streams_.insert(stream);
   return stream;
@@ -201,6 +206,17 @@ void IngestService::Drain() {
   absl::MutexLock lock(&mu_);
   draining_ = true;
   for (IngestStream* s : streams_) s->Drain();
+}
+
+void IngestService::CountFinished() {
+  absl::MutexLock lock(&finish_mu_);
+  --unfinished_;
+}
+
+bool IngestService::WaitForFinished(absl::Time deadline) {
+  absl::MutexLock lock(&finish_mu_);
+  return finish_mu_.AwaitWithDeadline(
+      absl::Condition(+[](int* n) { return *n == 0; }, &unfinished_), deadline);
 }
 
 void IngestService::WaitForStreams() {

@@ -40,17 +40,25 @@ class IngestService
   // UNAVAILABLE. New streams are refused with UNAVAILABLE. Returns at once.
   void Drain() ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Blocks until every stream has sent its final status (after Drain), or `deadline`.
+  // Returns true if all did.
+  bool WaitForFinished(absl::Time deadline) ABSL_LOCKS_EXCLUDED(finish_mu_);
+
   // Blocks until no stream is open.
   void WaitForStreams() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   friend class IngestStream;
   void Unregister(IngestStream* stream) ABSL_LOCKS_EXCLUDED(mu_);
+  void CountFinished() ABSL_LOCKS_EXCLUDED(finish_mu_);
 
   Ingestor* const ingestor_;
   absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_set<IngestStream*> streams_ ABSL_GUARDED_BY(mu_);
+  // Lock order: mu_, then a stream's lock, then finish_mu_.
+  absl::Mutex finish_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  int unfinished_ ABSL_GUARDED_BY(finish_mu_) = 0;  // Streams that have not called Finish.
 };
 
 }  // namespace fieldloop::services

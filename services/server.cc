@@ -63,7 +63,14 @@ void FieldloopServer::Shutdown(absl::Duration grace) {
   if (server_ != nullptr) {
     server_->GetHealthCheckService()->SetServingStatus(false);
     ingest_service_->Drain();
-    server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace));
+    // Once every stream has sent its final status, what is left open is only the read
+    // side of streams whose clients never half-close; cancelling those loses nothing.
+    const absl::Time deadline = absl::Now() + grace;
+    if (ingest_service_->WaitForFinished(deadline)) {
+      server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
+    } else {
+      server_->Shutdown(absl::ToChronoTime(deadline));
+    }
     server_->Wait();
     ingest_service_->WaitForStreams();
   }

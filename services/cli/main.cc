@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "services/cli/push_command.h"
 
 namespace {
@@ -20,7 +21,8 @@ constexpr char kUsage[] =
     "      CSV, onboarding metrics CSV (told apart by their first line; docs/formats.md).\n"
     "      CSV rows take their initiative from --initiative. Shows progress on a terminal,\n"
     "      ends with a summary and one 'file:line: field: reason' line per rejected record.\n"
-    "      --quiet drops the progress line.\n"
+    "      --quiet drops the progress line. --connect_timeout SECONDS (default 10) bounds\n"
+    "      the wait for the server.\n"
     "      Exit status: 0 all accepted or duplicate, 2 some rejected or malformed,\n"
     "      1 usage, file or connection error.\n"
     "  help\n"
@@ -47,6 +49,14 @@ int Push(const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
     if (TakeFlag(args, i, "server", &options.server) ||
         TakeFlag(args, i, "initiative", &options.initiative)) {
+      continue;
+    }
+    std::string timeout;
+    if (TakeFlag(args, i, "connect_timeout", &timeout)) {
+      if (!absl::SimpleAtoi(timeout, &options.connect_timeout_s) || options.connect_timeout_s < 0) {
+        std::fprintf(stderr, "fieldloop push: --connect_timeout must be a whole number of seconds\n");
+        return fieldloop::cli::kPushUsageOrIo;
+      }
       continue;
     }
     if (args[i] == "--quiet") {

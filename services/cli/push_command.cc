@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -80,7 +81,8 @@ int RunPush(const PushOptions& options, std::FILE* out, std::FILE* err) {
   }
 
   auto channel = grpc::CreateChannel(options.server, grpc::InsecureChannelCredentials());
-  if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
+  if (!channel->WaitForConnected(std::chrono::system_clock::now() +
+                                           std::chrono::seconds(options.connect_timeout_s))) {
     std::fprintf(err, "fieldloop push: cannot connect to %s (is fieldloopd running?)\n",
                  options.server.c_str());
     return kPushUsageOrIo;
@@ -98,7 +100,22 @@ int RunPush(const PushOptions& options, std::FILE* out, std::FILE* err) {
   const absl::Time start = absl::Now();
 
   std::thread writer([&] {
-    for (size_t f = 0; f < options.files.size(); ++f) {
+    // Writes are coalesced by gRPC (buffer hint) except every 64th and the last one: a
+    // buffered write is not flushed by WritesDone, so the last record is held back until
+    // it is known to be the last.
+    std::optional<IngestRequest> held;
+    bool broken = false;
+    auto write_held = [&](bool buffer) {
+      grpc::WriteOptions wo;
+      if (buffer && (counts.sent + 1) % 64 != 0) wo.set_buffer_hint();
+      if (!stream->Write(*held, wo)) {
+        broken = true;
+        return false;
+      }
+      ++counts.sent;
+      return true;
+    };
+    for (size_t f = 0; f < options.files.size() && !broken; ++f) {
       absl::Status s = pipeline::ParseRecordFile(
           contents[f], options.initiative, [&](pipeline::ParsedRecord& rec) {
             if (!rec.ok) {
@@ -112,13 +129,8 @@ int RunPush(const PushOptions& options, std::FILE* out, std::FILE* err) {
               absl::MutexLock lock(&mu);
               sources.push_back({static_cast<uint32_t>(f), static_cast<uint32_t>(rec.line)});
             }
-            // Let gRPC coalesce writes; every 64th record and WritesDone flush.
-            grpc::WriteOptions wo;
-            if (++counts.sent % 64 != 0) wo.set_buffer_hint();
-            if (!stream->Write(rec.request, wo)) {
-              --counts.sent;
-              return false;
-            }
+            if (held.has_value() && !write_held(true)) return false;
+            held = std::move(rec.request);
             return true;
           });
       if (!s.ok()) {
@@ -127,6 +139,7 @@ int RunPush(const PushOptions& options, std::FILE* out, std::FILE* err) {
         break;
       }
     }
+    if (held.has_value() && !broken) write_held(false);
     stream->WritesDone();
   });
 

@@ -13,6 +13,7 @@ struct PushOptions {
   std::string initiative;  // Initiative of CSV rows; must match JSON records that set one.
   std::vector<std::string> files;
   bool progress = false;   // Show a progress line updated in place (on a terminal).
+  int connect_timeout_s = 10;  // How long to wait for the server before giving up.
 };
 
 // Exit status of push.

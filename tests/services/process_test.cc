@@ -116,8 +116,9 @@ TEST(Fieldloopd, SigtermStopsCleanlyWithinSecondsEvenWithAnOpenStream) {
   EXPECT_FALSE(stream->Read(&ack));  // The server ends the stream.
   EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(daemon->Wait(), 0);
-  // Not a performance figure: a hang here would mean shutdown waits for the client.
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  // Not a performance figure but the contract "within a few seconds": shutdown must not
+  // sit out its 5 s grace period waiting for a client that never half-closes.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
   EXPECT_THAT(daemon->DrainOutput(), HasSubstr("10 accepted"));
 }
 
@@ -198,7 +199,7 @@ TEST_F(PushCliTest, UsageAndConnectionErrorsExitOne) {
     const std::string address = server_->address();
     server_.reset();  // Nothing listens there any more.
     Subprocess p({Runfile("services/cli/fieldloop"), "push", "--server", address,
-                  "--initiative", "q3-push", path});
+                  "--connect_timeout=1", "--initiative", "q3-push", path});
     const std::string out = p.DrainOutput();
     EXPECT_EQ(p.Wait(), 1);
     EXPECT_THAT(out, HasSubstr("cannot connect"));
