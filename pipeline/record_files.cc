@@ -45,8 +45,7 @@ std::vector<CsvRow> SplitCsv(absl::string_view text, std::string* error) {
   };
   auto end_row = [&] {
     end_field();
-    const bool blank =
-        row.fields.size() == 1 && absl::StripAsciiWhitespace(row.fields[0]).empty();
+    const bool blank = row.fields.size() == 1 && absl::StripAsciiWhitespace(row.fields[0]).empty();
     if (!blank) rows.push_back(std::move(row));
     row = CsvRow{line, {}};
   };
@@ -93,21 +92,25 @@ struct Column {
   bool required;
 };
 
-constexpr Column kInventoryColumns[] = {{"asset_id", true}, {"title", true},  {"type", true},
-                                        {"owner", true},    {"last_updated", true},
-                                        {"tags", true},     {"url", false}};
-constexpr Column kMetricsColumns[] = {
-    {"cohort", true},           {"region", true},         {"segment", true},
-    {"reps", true},             {"ramp_days", true},      {"ramp_target_days", true},
-    {"cert_pass_rate", true},   {"call_quality", true},   {"rep_id", false},
-    {"period", false}};
+constexpr Column kInventoryColumns[] = {{"asset_id", true}, {"title", true},        {"type", true},
+                                        {"owner", true},    {"last_updated", true}, {"tags", true},
+                                        {"url", false}};
+constexpr Column kMetricsColumns[] = {{"cohort", true},         {"region", true},
+                                      {"segment", true},        {"reps", true},
+                                      {"ramp_days", true},      {"ramp_target_days", true},
+                                      {"cert_pass_rate", true}, {"call_quality", true},
+                                      {"rep_id", false},        {"period", false}};
 
 std::optional<fieldloop::v1::AssetType> AssetTypeFromCsv(absl::string_view s) {
   static const std::map<std::string, fieldloop::v1::AssetType, std::less<>> kTypes = {
-      {"deck", fieldloop::v1::ASSET_TYPE_DECK},         {"battlecard", fieldloop::v1::ASSET_TYPE_BATTLECARD},
-      {"one-pager", fieldloop::v1::ASSET_TYPE_ONE_PAGER}, {"one_pager", fieldloop::v1::ASSET_TYPE_ONE_PAGER},
-      {"play", fieldloop::v1::ASSET_TYPE_PLAY},         {"snippet", fieldloop::v1::ASSET_TYPE_SNIPPET},
-      {"video", fieldloop::v1::ASSET_TYPE_VIDEO},       {"module", fieldloop::v1::ASSET_TYPE_MODULE},
+      {"deck", fieldloop::v1::ASSET_TYPE_DECK},
+      {"battlecard", fieldloop::v1::ASSET_TYPE_BATTLECARD},
+      {"one-pager", fieldloop::v1::ASSET_TYPE_ONE_PAGER},
+      {"one_pager", fieldloop::v1::ASSET_TYPE_ONE_PAGER},
+      {"play", fieldloop::v1::ASSET_TYPE_PLAY},
+      {"snippet", fieldloop::v1::ASSET_TYPE_SNIPPET},
+      {"video", fieldloop::v1::ASSET_TYPE_VIDEO},
+      {"module", fieldloop::v1::ASSET_TYPE_MODULE},
       {"other", fieldloop::v1::ASSET_TYPE_OTHER}};
   auto it = kTypes.find(absl::AsciiStrToLower(absl::StripAsciiWhitespace(s)));
   if (it == kTypes.end()) return std::nullopt;
@@ -118,8 +121,7 @@ absl::Status ParseCsv(absl::string_view contents, RecordFileFormat format,
                       absl::string_view initiative,
                       const std::function<bool(ParsedRecord&)>& visit) {
   if (initiative.empty()) {
-    return absl::InvalidArgumentError(
-        "CSV files carry no initiative: pass --initiative NAME");
+    return absl::InvalidArgumentError("CSV files carry no initiative: pass --initiative NAME");
   }
   std::string split_error;
   std::vector<CsvRow> rows = SplitCsv(contents, &split_error);
@@ -135,9 +137,9 @@ absl::Status ParseCsv(absl::string_view contents, RecordFileFormat format,
     std::vector<std::string> names;
     for (size_t k = 0; k < num_columns; ++k) names.push_back(columns[k].name);
     if (!known) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "line 1: unknown column '", name, "' (", inventory ? "inventory" : "metrics",
-          " columns are ", absl::StrJoin(names, ","), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("line 1: unknown column '", name, "' (", inventory ? "inventory" : "metrics",
+                       " columns are ", absl::StrJoin(names, ","), ")"));
     }
     if (!index.emplace(name, i).second) {
       return absl::InvalidArgumentError(absl::StrCat("line 1: column '", name, "' appears twice"));
@@ -175,7 +177,8 @@ absl::Status ParseCsv(absl::string_view contents, RecordFileFormat format,
       const std::string type = get("type");
       auto t = AssetTypeFromCsv(type);
       if (!t) {
-        fail("type", absl::StrCat("'", type, "' is not one of deck, battlecard, one-pager, play, "
+        fail("type", absl::StrCat("'", type,
+                                  "' is not one of deck, battlecard, one-pager, play, "
                                   "snippet, video, module, other"));
       } else {
         a->set_type(*t);
@@ -221,12 +224,18 @@ absl::Status ParseCsv(absl::string_view contents, RecordFileFormat format,
 // Sets or checks the initiative of the record in `request`.
 std::string* InitiativeField(IngestRequest* request) {
   switch (request->record_case()) {
-    case IngestRequest::kFeedbackEvent: return request->mutable_feedback_event()->mutable_initiative();
-    case IngestRequest::kCallTranscript: return request->mutable_call_transcript()->mutable_initiative();
-    case IngestRequest::kWinLossNote: return request->mutable_win_loss_note()->mutable_initiative();
-    case IngestRequest::kContentAsset: return request->mutable_content_asset()->mutable_initiative();
-    case IngestRequest::kOnboardingMetric: return request->mutable_onboarding_metric()->mutable_initiative();
-    case IngestRequest::RECORD_NOT_SET: return nullptr;
+    case IngestRequest::kFeedbackEvent:
+      return request->mutable_feedback_event()->mutable_initiative();
+    case IngestRequest::kCallTranscript:
+      return request->mutable_call_transcript()->mutable_initiative();
+    case IngestRequest::kWinLossNote:
+      return request->mutable_win_loss_note()->mutable_initiative();
+    case IngestRequest::kContentAsset:
+      return request->mutable_content_asset()->mutable_initiative();
+    case IngestRequest::kOnboardingMetric:
+      return request->mutable_onboarding_metric()->mutable_initiative();
+    case IngestRequest::RECORD_NOT_SET:
+      return nullptr;
   }
   return nullptr;
 }

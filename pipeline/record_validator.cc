@@ -79,8 +79,11 @@ class Checker {
   // A text field: valid UTF-8 and not longer than `max`. `required`: not empty or blank.
   void Text(const std::string& field, absl::string_view value, bool required, size_t max) {
     if (failed()) return;
-    if (!IsValidUtf8(value)) return Fail(fieldloop::v1::REJECT_CODE_INVALID_UTF8, field, "is not valid UTF-8");
-    if (required && IsBlank(value)) return Fail(fieldloop::v1::REJECT_CODE_MISSING_FIELD, field, "is required and must not be empty");
+    if (!IsValidUtf8(value))
+      return Fail(fieldloop::v1::REJECT_CODE_INVALID_UTF8, field, "is not valid UTF-8");
+    if (required && IsBlank(value))
+      return Fail(fieldloop::v1::REJECT_CODE_MISSING_FIELD, field,
+                  "is required and must not be empty");
     if (value.size() > max) {
       return Fail(fieldloop::v1::REJECT_CODE_TOO_LARGE, field,
                   absl::StrCat("is ", value.size(), " bytes, more than the limit of ", max));
@@ -95,7 +98,9 @@ class Checker {
 
   void Initiative(const std::string& field, absl::string_view value) {
     if (failed()) return;
-    if (value.empty()) return Fail(fieldloop::v1::REJECT_CODE_MISSING_FIELD, field, "is required and must not be empty");
+    if (value.empty())
+      return Fail(fieldloop::v1::REJECT_CODE_MISSING_FIELD, field,
+                  "is required and must not be empty");
     if (!IsValidInitiative(value)) {
       return Fail(fieldloop::v1::REJECT_CODE_INVALID_INITIATIVE, field,
                   "must match [a-z0-9][a-z0-9._-]{0,63} (lower-case letters, digits, '.', '_', "
@@ -105,21 +110,26 @@ class Checker {
 
   void Enum(const std::string& field, int value, bool known) {
     if (failed()) return;
-    if (value == 0) return Fail(fieldloop::v1::REJECT_CODE_UNKNOWN_ENUM, field, "is required (unspecified)");
-    if (!known) return Fail(fieldloop::v1::REJECT_CODE_UNKNOWN_ENUM, field, absl::StrCat("has unknown value ", value));
+    if (value == 0)
+      return Fail(fieldloop::v1::REJECT_CODE_UNKNOWN_ENUM, field, "is required (unspecified)");
+    if (!known)
+      return Fail(fieldloop::v1::REJECT_CODE_UNKNOWN_ENUM, field,
+                  absl::StrCat("has unknown value ", value));
   }
 
   void Timestamp(const std::string& field, bool present, const google::protobuf::Timestamp& ts) {
     if (failed()) return;
     if (!present) return Fail(fieldloop::v1::REJECT_CODE_MISSING_FIELD, field, "is required");
     if (ts.nanos() < 0 || ts.nanos() > 999999999) {
-      return Fail(fieldloop::v1::REJECT_CODE_INVALID_TIMESTAMP, field, "has nanos outside 0..999999999");
+      return Fail(fieldloop::v1::REJECT_CODE_INVALID_TIMESTAMP, field,
+                  "has nanos outside 0..999999999");
     }
     if (ts.seconds() < kMinSeconds) {
       return Fail(fieldloop::v1::REJECT_CODE_INVALID_TIMESTAMP, field, "is before 2000-01-01");
     }
     if (ts.seconds() > absl::ToUnixSeconds(now_ + absl::Hours(24))) {
-      return Fail(fieldloop::v1::REJECT_CODE_INVALID_TIMESTAMP, field, "is more than one day in the future");
+      return Fail(fieldloop::v1::REJECT_CODE_INVALID_TIMESTAMP, field,
+                  "is more than one day in the future");
     }
   }
 
@@ -168,7 +178,8 @@ void CheckTranscript(const fieldloop::v1::CallTranscript& r, Checker& c) {
   c.Timestamp(p + "occurred_at", r.has_occurred_at(), r.occurred_at());
   c.Short(p + "deal_id", r.deal_id(), false);
   if (r.utterances_size() == 0 && !c.failed()) {
-    c.Fail(fieldloop::v1::REJECT_CODE_MISSING_FIELD, p + "utterances", "needs at least one utterance");
+    c.Fail(fieldloop::v1::REJECT_CODE_MISSING_FIELD, p + "utterances",
+           "needs at least one utterance");
   }
   for (int i = 0; i < r.utterances_size(); ++i) {
     const std::string u = absl::StrCat(p, "utterances[", i, "].");
@@ -190,15 +201,19 @@ void CheckWinLoss(const fieldloop::v1::WinLossNote& r, Checker& c) {
     bool ok = cur.size() == 3;
     for (char ch : cur) ok = ok && ch >= 'A' && ch <= 'Z';
     if (!ok) {
-      c.Fail(cur.empty() ? fieldloop::v1::REJECT_CODE_MISSING_FIELD : fieldloop::v1::REJECT_CODE_INVALID_VALUE,
-             p + "currency", "must be an ISO 4217 code of three upper-case letters when amount > 0");
+      c.Fail(cur.empty() ? fieldloop::v1::REJECT_CODE_MISSING_FIELD
+                         : fieldloop::v1::REJECT_CODE_INVALID_VALUE,
+             p + "currency",
+             "must be an ISO 4217 code of three upper-case letters when amount > 0");
     }
   }
   c.Short(p + "region", r.region(), true);
   c.Short(p + "segment", r.segment(), true);
   const std::pair<const char*, const google::protobuf::RepeatedPtrField<std::string>*> lists[] = {
-      {"competitors", &r.competitors()}, {"objections", &r.objections()},
-      {"proof_points", &r.proof_points()}, {"customer_stories", &r.customer_stories()}};
+      {"competitors", &r.competitors()},
+      {"objections", &r.objections()},
+      {"proof_points", &r.proof_points()},
+      {"customer_stories", &r.customer_stories()}};
   for (const auto& [name, list] : lists) {
     for (int i = 0; i < list->size(); ++i) {
       c.Long(absl::StrCat(p, name, "[", i, "]"), list->Get(i), true);
@@ -216,13 +231,15 @@ void CheckAsset(const fieldloop::v1::ContentAsset& r, Checker& c) {
   c.Enum(p + "type", r.type(), fieldloop::v1::AssetType_IsValid(r.type()));
   c.Short(p + "owner", r.owner(), true);
   if (!c.failed() && r.last_updated().empty()) {
-    c.Fail(fieldloop::v1::REJECT_CODE_MISSING_FIELD, p + "last_updated", "is required (YYYY-MM-DD)");
+    c.Fail(fieldloop::v1::REJECT_CODE_MISSING_FIELD, p + "last_updated",
+           "is required (YYYY-MM-DD)");
   }
   if (!c.failed() && !IsValidDate(r.last_updated())) {
     c.Fail(fieldloop::v1::REJECT_CODE_INVALID_TIMESTAMP, p + "last_updated",
            absl::StrCat("'", r.last_updated(), "' is not a date written YYYY-MM-DD"));
   }
-  for (int i = 0; i < r.tags_size(); ++i) c.Short(absl::StrCat(p, "tags[", i, "]"), r.tags(i), true);
+  for (int i = 0; i < r.tags_size(); ++i)
+    c.Short(absl::StrCat(p, "tags[", i, "]"), r.tags(i), true);
   c.Long(p + "url", r.url(), false);
 }
 
@@ -236,7 +253,8 @@ void CheckMetric(const fieldloop::v1::OnboardingMetric& r, Checker& c) {
   c.Short(p + "period", r.period(), false);
   c.Range(p + "reps", r.reps(), 1, 1e6, "must be from 1 to 1000000");
   c.Range(p + "ramp_days", r.ramp_days(), 0, 3650, "must be from 0 to 3650");
-  c.Range(p + "ramp_target_days", r.ramp_target_days(), 1e-9, 3650, "must be more than 0 and at most 3650");
+  c.Range(p + "ramp_target_days", r.ramp_target_days(), 1e-9, 3650,
+          "must be more than 0 and at most 3650");
   c.Range(p + "cert_pass_rate", r.cert_pass_rate(), 0, 1, "must be from 0 to 1");
   c.Range(p + "call_quality", r.call_quality(), 0, 100, "must be from 0 to 100");
 }
@@ -307,14 +325,14 @@ bool IsValidDate(absl::string_view date) {
 std::optional<Rejection> Validate(const IngestRequest& request, size_t serialized_size,
                                   const ValidationLimits& limits, absl::Time now) {
   const RecordIdentity identity = IdentityOf(request);
-  static constexpr const char* kKindNames[] = {"request", "feedback_event", "call_transcript",
-                                               "win_loss_note", "content_asset",
-                                               "onboarding_metric"};
+  static constexpr const char* kKindNames[] = {"request",         "feedback_event",
+                                               "call_transcript", "win_loss_note",
+                                               "content_asset",   "onboarding_metric"};
   Checker c(Name(kKindNames[identity.kind], identity.id), limits, now);
   if (serialized_size > limits.max_record_bytes) {
     c.Fail(fieldloop::v1::REJECT_CODE_TOO_LARGE, kKindNames[identity.kind],
-           absl::StrCat("record is ", serialized_size, " bytes, more than --max_record_bytes=",
-                        limits.max_record_bytes));
+           absl::StrCat("record is ", serialized_size,
+                        " bytes, more than --max_record_bytes=", limits.max_record_bytes));
     return std::move(c).result();
   }
   switch (request.record_case()) {

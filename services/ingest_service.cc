@@ -164,7 +164,7 @@ class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::Byte
 
   IngestService* const service_;
   Ingestor* const ingestor_;
-  grpc::ByteBuffer read_buf_;  // Owned by the read in flight.
+  grpc::ByteBuffer read_buf_;   // Owned by the read in flight.
   grpc::ByteBuffer write_buf_;  // Owned by the write in flight.
 
   absl::Mutex mu_;
@@ -215,8 +215,9 @@ void IngestService::CountFinished() {
 
 bool IngestService::WaitForFinished(absl::Time deadline) {
   absl::MutexLock lock(&finish_mu_);
-  return finish_mu_.AwaitWithDeadline(
-      absl::Condition(+[](int* n) { return *n == 0; }, &unfinished_), deadline);
+  return finish_mu_.AwaitWithDeadline(absl::Condition(
+                                          +[](int* n) { return *n == 0; }, &unfinished_),
+                                      deadline);
 }
 
 void IngestService::WaitForStreams() {

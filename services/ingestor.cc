@@ -86,9 +86,8 @@ void Ingestor::CommitLoop() {
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
-          +[](Ingestor* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-            return !self->queue_.empty() || self->stopping_;
-          },
+          +[](Ingestor* self)
+               ABSL_NO_THREAD_SAFETY_ANALYSIS { return !self->queue_.empty() || self->stopping_; },
           this));
       if (queue_.empty() && stopping_) return;
       while (!queue_.empty() && batch.size() < options_.max_batch) {
@@ -115,9 +114,9 @@ void Ingestor::CommitBatch(std::deque<Pending>& batch) {
   for (size_t i = 0; i < batch.size(); ++i) {
     const pipeline::RecordIdentity& identity = batch[i].identity;
     if (!results.ok()) {
-      acks[i] = RejectedAck(identity, fieldloop::v1::REJECT_CODE_INTERNAL, "record",
-                            absl::StrCat("storing failed, resend this record: ",
-                                         results.status().message()));
+      acks[i] = RejectedAck(
+          identity, fieldloop::v1::REJECT_CODE_INTERNAL, "record",
+          absl::StrCat("storing failed, resend this record: ", results.status().message()));
       ++rejected;
       continue;
     }

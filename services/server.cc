@@ -12,8 +12,8 @@ namespace fieldloop::services {
 absl::StatusOr<std::unique_ptr<FieldloopServer>> FieldloopServer::Start(
     const ServerOptions& options) {
   if (options.max_record_bytes < 256 || options.max_record_bytes > (64u << 20)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--max_record_bytes=", options.max_record_bytes, " must be from 256 to 67108864"));
+    return absl::InvalidArgumentError(absl::StrCat("--max_record_bytes=", options.max_record_bytes,
+                                                   " must be from 256 to 67108864"));
   }
   const size_t colon = options.listen.rfind(':');
   if (colon == std::string::npos || colon == 0) {
@@ -46,8 +46,8 @@ absl::StatusOr<std::unique_ptr<FieldloopServer>> FieldloopServer::Start(
   builder.RegisterService(server->ingest_service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen,
-                                               " (address in use or not local?)"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen, " (address in use or not local?)"));
   }
   server->server_->GetHealthCheckService()->SetServingStatus(true);
   return server;

@@ -15,9 +15,8 @@ namespace {
 
 // Column family order; index into Store::handles_.
 enum Cf { kDefault = 0, kEvents, kIds, kAssets, kMetrics, kThemes, kTasks, kMeta, kNumCfs };
-constexpr const char* kCfNames[kNumCfs] = {
-    "default",
-    "events", "ids", "assets", "metrics", "themes", "tasks", "meta"};
+constexpr const char* kCfNames[kNumCfs] = {"default", "events", "ids",   "assets",
+                                           "metrics", "themes", "tasks", "meta"};
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
@@ -34,7 +33,8 @@ std::string EncodeEnvelope(const RecordToAppend& r) {
   out.reserve(5 + r.id.size() + r.payload.size());
   out.push_back(static_cast<char>(r.kind));
   const uint32_t n = static_cast<uint32_t>(r.id.size());
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((n >> shift) & 0xff));
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((n >> shift) & 0xff));
   out.append(r.id);
   out.append(r.payload);
   return out;
@@ -91,11 +91,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   std::unique_ptr<Store> store(new Store(options, std::unique_ptr<rocksdb::DB>(raw), handles));
 
   std::string version;
-  s = raw->Get(rocksdb::ReadOptions(), store->cf(kMeta), rocksdb::Slice(kSchemaVersionKey.data(), kSchemaVersionKey.size()), &version);
+  s = raw->Get(rocksdb::ReadOptions(), store->cf(kMeta),
+               rocksdb::Slice(kSchemaVersionKey.data(), kSchemaVersionKey.size()), &version);
   if (s.IsNotFound()) {
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    s = raw->Put(wo, store->cf(kMeta), rocksdb::Slice(kSchemaVersionKey.data(), kSchemaVersionKey.size()),
+    s = raw->Put(wo, store->cf(kMeta),
+                 rocksdb::Slice(kSchemaVersionKey.data(), kSchemaVersionKey.size()),
                  absl::StrCat(kSchemaVersion));
     if (!s.ok()) return FromRocks(s, "writing schema version");
   } else if (!s.ok()) {
@@ -103,12 +105,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   } else {
     int stored = 0;
     if (!absl::SimpleAtoi(version, &stored)) {
-      return absl::DataLossError(absl::StrCat("store in ", dir, ": bad schema version '", version, "'"));
+      return absl::DataLossError(
+          absl::StrCat("store in ", dir, ": bad schema version '", version, "'"));
     }
     if (stored > kSchemaVersion) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("store in ", dir, " has schema version ", stored,
-                       "; this build understands up to ", kSchemaVersion, ": upgrade fieldloop"));
+      return absl::FailedPreconditionError(absl::StrCat("store in ", dir, " has schema version ",
+                                                        stored, "; this build understands up to ",
+                                                        kSchemaVersion, ": upgrade fieldloop"));
     }
     store->schema_version_ = stored;
   }
@@ -139,8 +142,7 @@ absl::Status Store::LoadSequences() {
   return FromRocks(it->status(), "loading sequence numbers");
 }
 
-absl::StatusOr<std::vector<AppendResult>> Store::Append(
-    absl::Span<const RecordToAppend> records) {
+absl::StatusOr<std::vector<AppendResult>> Store::Append(absl::Span<const RecordToAppend> records) {
   for (size_t i = 0; i < records.size(); ++i) {
     const RecordToAppend& r = records[i];
     if (r.initiative.empty() || r.initiative.find('\0') != std::string::npos) {
@@ -241,7 +243,8 @@ absl::Status Store::ScanEvents(absl::string_view initiative, SequenceNumber afte
 absl::StatusOr<StoredRecord> Store::Lookup(absl::string_view initiative, RecordKind kind,
                                            absl::string_view id) const {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kIds), IdKey(initiative, kind, id), &value);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), cf(kIds), IdKey(initiative, kind, id), &value);
   if (s.IsNotFound()) {
     return absl::NotFoundError(absl::StrCat("no record ", initiative, "/", id));
   }
@@ -280,7 +283,8 @@ absl::Status Store::Checkpoint(const std::string& dir) const {
 
 absl::StatusOr<std::optional<std::string>> Store::GetMeta(absl::string_view key) const {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kMeta), rocksdb::Slice(key.data(), key.size()), &value);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), cf(kMeta), rocksdb::Slice(key.data(), key.size()), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
   if (!s.ok()) return FromRocks(s, "reading meta");
   return std::optional<std::string>(std::move(value));

@@ -29,7 +29,8 @@ constexpr char kUsage[] =
     "      Prints this text.\n";
 
 // Parses "--name=value" or "--name value"; returns true and advances `i` when matched.
-bool TakeFlag(const std::vector<std::string>& args, size_t& i, const char* name, std::string* value) {
+bool TakeFlag(const std::vector<std::string>& args, size_t& i, const char* name,
+              std::string* value) {
   const std::string flag = std::string("--") + name;
   if (args[i] == flag) {
     if (i + 1 >= args.size()) return false;
@@ -54,7 +55,8 @@ int Push(const std::vector<std::string>& args) {
     std::string timeout;
     if (TakeFlag(args, i, "connect_timeout", &timeout)) {
       if (!absl::SimpleAtoi(timeout, &options.connect_timeout_s) || options.connect_timeout_s < 0) {
-        std::fprintf(stderr, "fieldloop push: --connect_timeout must be a whole number of seconds\n");
+        std::fprintf(stderr,
+                     "fieldloop push: --connect_timeout must be a whole number of seconds\n");
         return fieldloop::cli::kPushUsageOrIo;
       }
       continue;

@@ -37,7 +37,9 @@ struct Counts {
 void PrintProgress(std::FILE* err, const Counts& c, absl::Time start, bool final_line) {
   const double secs = absl::ToDoubleSeconds(absl::Now() - start);
   const uint64_t acked = c.accepted + c.duplicate + c.rejected;
-  std::fprintf(err, "\r\033[K%llu sent, %llu acked (%.0f records/s): %llu accepted, %llu duplicate, %llu rejected%s",
+  std::fprintf(err,
+               "\r\033[K%llu sent, %llu acked (%.0f records/s): %llu accepted, %llu duplicate, "
+               "%llu rejected%s",
                static_cast<unsigned long long>(c.sent.load()),
                static_cast<unsigned long long>(acked), secs > 0 ? acked / secs : 0.0,
                static_cast<unsigned long long>(c.accepted.load()),
@@ -54,8 +56,9 @@ int RunPush(const PushOptions& options, std::FILE* out, std::FILE* err) {
     return kPushUsageOrIo;
   }
   if (options.files.empty()) {
-    std::fprintf(err, "fieldloop push: no files given (usage: fieldloop push --server HOST:PORT "
-                      "[--initiative NAME] FILE...)\n");
+    std::fprintf(err,
+                 "fieldloop push: no files given (usage: fieldloop push --server HOST:PORT "
+                 "[--initiative NAME] FILE...)\n");
     return kPushUsageOrIo;
   }
   // Read and parse every file first: a usage problem (missing file, bad CSV header) stops
@@ -82,7 +85,7 @@ int RunPush(const PushOptions& options, std::FILE* out, std::FILE* err) {
 
   auto channel = grpc::CreateChannel(options.server, grpc::InsecureChannelCredentials());
   if (!channel->WaitForConnected(std::chrono::system_clock::now() +
-                                           std::chrono::seconds(options.connect_timeout_s))) {
+                                 std::chrono::seconds(options.connect_timeout_s))) {
     std::fprintf(err, "fieldloop push: cannot connect to %s (is fieldloopd running?)\n",
                  options.server.c_str());
     return kPushUsageOrIo;
@@ -121,8 +124,8 @@ int RunPush(const PushOptions& options, std::FILE* out, std::FILE* err) {
             if (!rec.ok) {
               absl::MutexLock lock(&mu);
               ++malformed;
-              problems.push_back(absl::StrCat(options.files[f], ":", rec.line, ": ", rec.field,
-                                              ": ", rec.error));
+              problems.push_back(
+                  absl::StrCat(options.files[f], ":", rec.line, ": ", rec.field, ": ", rec.error));
               return true;
             }
             {
@@ -149,7 +152,8 @@ int RunPush(const PushOptions& options, std::FILE* out, std::FILE* err) {
     progress = std::thread([&] {
       while (reading) {
         PrintProgress(err, counts, start, false);
-        for (int i = 0; i < 5 && reading; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(40));
+        for (int i = 0; i < 5 && reading; ++i)
+          std::this_thread::sleep_for(std::chrono::milliseconds(40));
       }
     });
   }
@@ -158,8 +162,12 @@ int RunPush(const PushOptions& options, std::FILE* out, std::FILE* err) {
   std::vector<std::pair<uint64_t, std::string>> rejections;
   while (stream->Read(&ack)) {
     switch (ack.status()) {
-      case fieldloop::v1::ACK_STATUS_ACCEPTED: ++counts.accepted; break;
-      case fieldloop::v1::ACK_STATUS_DUPLICATE: ++counts.duplicate; break;
+      case fieldloop::v1::ACK_STATUS_ACCEPTED:
+        ++counts.accepted;
+        break;
+      case fieldloop::v1::ACK_STATUS_DUPLICATE:
+        ++counts.duplicate;
+        break;
       default: {
         ++counts.rejected;
         Source src{0, 0};
@@ -171,7 +179,8 @@ int RunPush(const PushOptions& options, std::FILE* out, std::FILE* err) {
         std::string reason = ack.message();
         const std::string marker = ack.field() + ": ";
         const size_t at = reason.rfind(marker);
-        if (!ack.field().empty() && at != std::string::npos) reason = reason.substr(at + marker.size());
+        if (!ack.field().empty() && at != std::string::npos)
+          reason = reason.substr(at + marker.size());
         const std::string record =
             ack.record_id().empty() ? "" : absl::StrCat(" (", ack.record_id(), ")");
         rejections.emplace_back(ack.request_index(),
@@ -204,9 +213,12 @@ int RunPush(const PushOptions& options, std::FILE* out, std::FILE* err) {
     return kPushUsageOrIo;
   }
   if (!status.ok() || acked != counts.sent) {
-    std::fprintf(err, "fieldloop push: stream ended early (%s: %s); %llu of %llu records acked; "
-                      "resending is safe (stored records come back as duplicates)\n",
-                 grpc::StatusCode(status.error_code()) == grpc::StatusCode::UNAVAILABLE ? "UNAVAILABLE" : "error",
+    std::fprintf(err,
+                 "fieldloop push: stream ended early (%s: %s); %llu of %llu records acked; "
+                 "resending is safe (stored records come back as duplicates)\n",
+                 grpc::StatusCode(status.error_code()) == grpc::StatusCode::UNAVAILABLE
+                     ? "UNAVAILABLE"
+                     : "error",
                  status.error_message().c_str(), static_cast<unsigned long long>(acked),
                  static_cast<unsigned long long>(counts.sent.load()));
     return kPushUsageOrIo;

@@ -12,14 +12,14 @@ struct PushOptions {
   std::string server;      // host:port of fieldloopd.
   std::string initiative;  // Initiative of CSV rows; must match JSON records that set one.
   std::vector<std::string> files;
-  bool progress = false;   // Show a progress line updated in place (on a terminal).
+  bool progress = false;       // Show a progress line updated in place (on a terminal).
   int connect_timeout_s = 10;  // How long to wait for the server before giving up.
 };
 
 // Exit status of push.
-inline constexpr int kPushOk = 0;          // Every record accepted or duplicate.
-inline constexpr int kPushUsageOrIo = 1;   // Usage, file or connection error.
-inline constexpr int kPushRejected = 2;    // At least one record rejected or malformed.
+inline constexpr int kPushOk = 0;         // Every record accepted or duplicate.
+inline constexpr int kPushUsageOrIo = 1;  // Usage, file or connection error.
+inline constexpr int kPushRejected = 2;   // At least one record rejected or malformed.
 
 // Runs push; writes the summary to `out` and progress, rejections and errors to `err`.
 // Returns one of the exit statuses above.

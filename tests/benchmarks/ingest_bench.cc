@@ -56,14 +56,16 @@ RunResult RunOnce(bool sync, int streams, int records, bool buffered) {
   options.sync_writes = sync;
   auto server = fieldloop::services::FieldloopServer::Start(options);
   if (!server.ok()) {
-    std::fprintf(stderr, "cannot start server: %s\n", std::string(server.status().message()).c_str());
+    std::fprintf(stderr, "cannot start server: %s\n",
+                 std::string(server.status().message()).c_str());
     std::exit(1);
   }
   const int per_stream = records / streams;
   // Build the requests before timing.
   std::vector<std::vector<fieldloop::v1::IngestRequest>> requests(streams);
   for (int s = 0; s < streams; ++s) {
-    for (int i = 0; i < per_stream; ++i) requests[s].push_back(fieldloop::testing::Feedback(s * per_stream + i));
+    for (int i = 0; i < per_stream; ++i)
+      requests[s].push_back(fieldloop::testing::Feedback(s * per_stream + i));
   }
   std::vector<std::vector<double>> latencies(streams);
   std::vector<std::thread> threads;
@@ -143,11 +145,13 @@ int main(int argc, char** argv) {
       p99.push_back(r.p99_ms);
     }
     if (absl::GetFlag(FLAGS_json)) {
-      json.push_back(absl::StrCat("\"", c.key, "_records_per_s\": ", static_cast<int64_t>(Median(rps))));
+      json.push_back(
+          absl::StrCat("\"", c.key, "_records_per_s\": ", static_cast<int64_t>(Median(rps))));
       json.push_back(absl::StrCat("\"", c.key, "_ack_p50_ms\": ", Median(p50)));
       json.push_back(absl::StrCat("\"", c.key, "_ack_p99_ms\": ", Median(p99)));
     } else {
-      std::printf("%-34s %12.0f %10.3f %10.3f\n", c.key.c_str(), Median(rps), Median(p50), Median(p99));
+      std::printf("%-34s %12.0f %10.3f %10.3f\n", c.key.c_str(), Median(rps), Median(p50),
+                  Median(p99));
       std::fflush(stdout);
     }
   }

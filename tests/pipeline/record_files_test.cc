@@ -74,7 +74,8 @@ TEST(RecordFiles, InitiativeFlagFillsOrMustMatchJsonRecords) {
 TEST(RecordFiles, InventoryCsvColumnsInAnyOrderWithQuotesAndTags) {
   const std::string file =
       "owner,asset_id,type,title,last_updated,tags\r\n"
-      "ann@example.com,deck-1,deck,\"Pricing, packaging and \"\"discounts\"\"\",2025-02-28,pricing; discount\r\n"
+      "ann@example.com,deck-1,deck,\"Pricing, packaging and "
+      "\"\"discounts\"\"\",2025-02-28,pricing; discount\r\n"
       "bob,bc-1,One-Pager,\"Security\nFAQ\",2026-10-01,\r\n";
   std::vector<ParsedRecord> recs = ParseAll(file, "q3-push");
   ASSERT_EQ(recs.size(), 2u);
@@ -107,7 +108,8 @@ TEST(RecordFiles, UnknownOrMissingCsvColumnIsAnErrorNamingIt) {
 
 TEST(RecordFiles, MetricsCsvParsesNumbersAndReportsBadOnes) {
   const std::string file =
-      "period,cohort,region,segment,reps,ramp_days,ramp_target_days,cert_pass_rate,call_quality,rep_id\n"
+      "period,cohort,region,segment,reps,ramp_days,ramp_target_days,cert_pass_rate,call_quality,"
+      "rep_id\n"
       "2026-Q3,2026-06,EMEA,Enterprise,6,142,90,0.58,61,\n"
       "2026-Q3,2026-08,NA,SMB,many,60,75,0.9,80,\n"
       "2026-Q3,2026-08,NA,SMB,4,60,75,0.9\n";

@@ -81,7 +81,8 @@ TEST(RecordValidator, EmptyRequestIsRejected) {
 }
 
 TEST(RecordValidator, InitiativeNamesThatAreNotSafeDirectoryNamesAreRejected) {
-  for (const std::string& bad : std::vector<std::string>{"../x", "a/b", "Q3", "q3 push", ".hidden", "-x", "_x",
+  for (const std::string& bad :
+       std::vector<std::string>{"../x", "a/b", "Q3", "q3 push", ".hidden", "-x", "_x",
                                 std::string(65, 'a'), "x\\y", "caf\xc3\xa9"}) {
     IngestRequest r = GoodFeedback();
     r.mutable_feedback_event()->set_initiative(bad);
@@ -93,7 +94,8 @@ TEST(RecordValidator, InitiativeNamesThatAreNotSafeDirectoryNamesAreRejected) {
 }
 
 TEST(RecordValidator, InitiativeNamesInTheAllowedSetAreAccepted) {
-  for (const std::string& good : std::vector<std::string>{"a", "q3-push", "emea.2026_h2", std::string(64, 'z'), "0"}) {
+  for (const std::string& good :
+       std::vector<std::string>{"a", "q3-push", "emea.2026_h2", std::string(64, 'z'), "0"}) {
     EXPECT_TRUE(IsValidInitiative(good)) << good;
   }
 }
@@ -119,13 +121,12 @@ TEST(RecordValidator, RequiredFieldsMustBePresent) {
   no_cohort.mutable_onboarding_metric()->clear_cohort();
   IngestRequest no_utterances = GoodTranscript();
   no_utterances.mutable_call_transcript()->clear_utterances();
-  for (const Case& c : {Case{no_id, "feedback_event.id"}, Case{no_rep, "feedback_event.rep_id"},
-                        Case{no_region, "call_transcript.region"},
-                        Case{no_segment, "win_loss_note.segment"},
-                        Case{no_deal, "win_loss_note.deal_id"},
-                        Case{no_owner, "content_asset.owner"},
-                        Case{no_cohort, "onboarding_metric.cohort"},
-                        Case{no_utterances, "call_transcript.utterances"}}) {
+  for (const Case& c :
+       {Case{no_id, "feedback_event.id"}, Case{no_rep, "feedback_event.rep_id"},
+        Case{no_region, "call_transcript.region"}, Case{no_segment, "win_loss_note.segment"},
+        Case{no_deal, "win_loss_note.deal_id"}, Case{no_owner, "content_asset.owner"},
+        Case{no_cohort, "onboarding_metric.cohort"},
+        Case{no_utterances, "call_transcript.utterances"}}) {
     ExpectRejected(c.request, fieldloop::v1::REJECT_CODE_MISSING_FIELD, c.field);
   }
 }
@@ -141,8 +142,8 @@ TEST(RecordValidator, TextMustBeNonEmpty) {
 
 TEST(RecordValidator, TextMustBeValidUtf8) {
   for (const std::string& bad : {std::string("abc\xff"), std::string("\xc3"),
-                                std::string("\xc0\xaf"),        // Overlong '/'.
-                                std::string("\xed\xa0\x80")}) {  // Surrogate.
+                                 std::string("\xc0\xaf"),         // Overlong '/'.
+                                 std::string("\xed\xa0\x80")}) {  // Surrogate.
     IngestRequest r = GoodFeedback();
     r.mutable_feedback_event()->set_text(bad);
     ExpectRejected(r, fieldloop::v1::REJECT_CODE_INVALID_UTF8, "feedback_event.text");
@@ -196,7 +197,8 @@ TEST(RecordValidator, TimestampsMustBePresentAndNotAbsurd) {
   IngestRequest future = GoodTranscript();
   future.mutable_call_transcript()->mutable_occurred_at()->set_seconds(
       absl::ToUnixSeconds(kNow + absl::Hours(25)));
-  ExpectRejected(future, fieldloop::v1::REJECT_CODE_INVALID_TIMESTAMP, "call_transcript.occurred_at");
+  ExpectRejected(future, fieldloop::v1::REJECT_CODE_INVALID_TIMESTAMP,
+                 "call_transcript.occurred_at");
   IngestRequest nanos = GoodWinLoss();
   nanos.mutable_win_loss_note()->mutable_closed_at()->set_nanos(-1);
   ExpectRejected(nanos, fieldloop::v1::REJECT_CODE_INVALID_TIMESTAMP, "win_loss_note.closed_at");
@@ -207,7 +209,8 @@ TEST(RecordValidator, TimestampsMustBePresentAndNotAbsurd) {
 }
 
 TEST(RecordValidator, DatesMustBeRealCalendarDates) {
-  for (const std::string& bad : std::vector<std::string>{"2025-02-29", "2025-13-01", "2025-1-01", "yesterday", "2025/01/01"}) {
+  for (const std::string& bad : std::vector<std::string>{"2025-02-29", "2025-13-01", "2025-1-01",
+                                                         "yesterday", "2025/01/01"}) {
     IngestRequest r = GoodAsset();
     r.mutable_content_asset()->set_last_updated(bad);
     ExpectRejected(r, fieldloop::v1::REJECT_CODE_INVALID_TIMESTAMP, "content_asset.last_updated");
@@ -243,11 +246,16 @@ TEST(RecordValidator, OnboardingFiguresMustBeInRange) {
     double value;
     std::string field;
   };
-  for (const Case& c : {Case{&fieldloop::v1::OnboardingMetric::set_cert_pass_rate, 1.2, "onboarding_metric.cert_pass_rate"},
-                        Case{&fieldloop::v1::OnboardingMetric::set_cert_pass_rate, -0.1, "onboarding_metric.cert_pass_rate"},
-                        Case{&fieldloop::v1::OnboardingMetric::set_call_quality, 101, "onboarding_metric.call_quality"},
-                        Case{&fieldloop::v1::OnboardingMetric::set_ramp_days, -1, "onboarding_metric.ramp_days"},
-                        Case{&fieldloop::v1::OnboardingMetric::set_ramp_target_days, 0, "onboarding_metric.ramp_target_days"}}) {
+  for (const Case& c :
+       {Case{&fieldloop::v1::OnboardingMetric::set_cert_pass_rate, 1.2,
+             "onboarding_metric.cert_pass_rate"},
+        Case{&fieldloop::v1::OnboardingMetric::set_cert_pass_rate, -0.1,
+             "onboarding_metric.cert_pass_rate"},
+        Case{&fieldloop::v1::OnboardingMetric::set_call_quality, 101,
+             "onboarding_metric.call_quality"},
+        Case{&fieldloop::v1::OnboardingMetric::set_ramp_days, -1, "onboarding_metric.ramp_days"},
+        Case{&fieldloop::v1::OnboardingMetric::set_ramp_target_days, 0,
+             "onboarding_metric.ramp_target_days"}}) {
     IngestRequest r = GoodMetric();
     (r.mutable_onboarding_metric()->*c.set)(c.value);
     ExpectRejected(r, fieldloop::v1::REJECT_CODE_OUT_OF_RANGE, c.field);
@@ -266,7 +274,8 @@ TEST(RecordValidator, MessageNamesTheRecordAndTheField) {
   r.mutable_feedback_event()->set_text("");
   std::optional<Rejection> rej = Check(r);
   ASSERT_TRUE(rej.has_value());
-  EXPECT_EQ(rej->message, "feedback_event 'fb-1': feedback_event.text: is required and must not be empty");
+  EXPECT_EQ(rej->message,
+            "feedback_event 'fb-1': feedback_event.text: is required and must not be empty");
 }
 
 TEST(RecordValidator, IdentityOfMetricIsItsNaturalKey) {

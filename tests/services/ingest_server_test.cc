@@ -21,8 +21,8 @@ namespace {
 using fieldloop::v1::IngestAck;
 using fieldloop::v1::IngestRequest;
 using testing::Feedback;
-using testing::StreamAll;
 using ::testing::HasSubstr;
+using testing::StreamAll;
 
 class FixedClock : public Clock {
  public:
@@ -114,11 +114,26 @@ TEST_F(IngestServerTest, MalformedRecordsInterleavedAreRejectedAloneNamingTheFie
     std::string field;
     if (i % 11 == 5) {
       switch (bad++ % 6) {
-        case 0: r.mutable_feedback_event()->set_text(""); field = "feedback_event.text"; break;
-        case 1: r.mutable_feedback_event()->set_initiative("../etc"); field = "feedback_event.initiative"; break;
-        case 2: r.mutable_feedback_event()->set_source(fieldloop::v1::SOURCE_UNSPECIFIED); field = "feedback_event.source"; break;
-        case 3: r.mutable_feedback_event()->clear_occurred_at(); field = "feedback_event.occurred_at"; break;
-        case 4: r.Clear(); field = "record"; break;
+        case 0:
+          r.mutable_feedback_event()->set_text("");
+          field = "feedback_event.text";
+          break;
+        case 1:
+          r.mutable_feedback_event()->set_initiative("../etc");
+          field = "feedback_event.initiative";
+          break;
+        case 2:
+          r.mutable_feedback_event()->set_source(fieldloop::v1::SOURCE_UNSPECIFIED);
+          field = "feedback_event.source";
+          break;
+        case 3:
+          r.mutable_feedback_event()->clear_occurred_at();
+          field = "feedback_event.occurred_at";
+          break;
+        case 4:
+          r.Clear();
+          field = "record";
+          break;
         case 5:  // Not even decodable: proto3 refuses a string that is not UTF-8.
           r.mutable_feedback_event()->set_text("caf\xc3");
           field = "request";
@@ -154,7 +169,8 @@ TEST_F(IngestServerTest, ConcurrentStreamsEachGetTheirAcksInOrder) {
   std::vector<testing::StreamResult> results(4);
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&, t] { results[t] = StreamAll(server_->address(), Records(t * 2000, (t + 1) * 2000)); });
+    threads.emplace_back(
+        [&, t] { results[t] = StreamAll(server_->address(), Records(t * 2000, (t + 1) * 2000)); });
   }
   for (auto& th : threads) th.join();
   std::vector<bool> seen(8001, false);
@@ -236,7 +252,8 @@ TEST_F(IngestServerTest, ReflectionListsTheIngestService) {
   grpc::GenericStub stub(channel);
   grpc::CompletionQueue queue;
   grpc::ClientContext ctx2;
-  auto rpc = stub.PrepareCall(&ctx2, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &queue);
+  auto rpc = stub.PrepareCall(
+      &ctx2, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &queue);
   void* tag;
   bool ok;
   rpc->StartCall(reinterpret_cast<void*>(1));

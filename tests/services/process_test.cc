@@ -22,9 +22,9 @@ namespace {
 
 using fieldloop::v1::IngestAck;
 using testing::Feedback;
+using ::testing::HasSubstr;
 using testing::Runfile;
 using testing::Subprocess;
-using ::testing::HasSubstr;
 
 // Starts fieldloopd on a free port over `data_dir`; returns its address via `address`.
 std::unique_ptr<Subprocess> StartDaemon(const std::string& data_dir, std::string* address,
@@ -167,10 +167,10 @@ TEST_F(PushCliTest, BadLineIsReportedAsFileLineAndExitStatusIsTwo) {
 }
 
 TEST_F(PushCliTest, AllAcceptedOrDuplicateExitsZero) {
-  const std::string path = Write(
-      "inventory.csv",
-      "asset_id,title,type,owner,last_updated,tags\n"
-      "deck-1,Pricing deck,deck,ann@example.com,2025-02-28,pricing;discount\n");
+  const std::string path =
+      Write("inventory.csv",
+            "asset_id,title,type,owner,last_updated,tags\n"
+            "deck-1,Pricing deck,deck,ann@example.com,2025-02-28,pricing;discount\n");
   for (const char* want : {"1 accepted, 0 duplicate", "0 accepted, 1 duplicate"}) {
     Subprocess p({Runfile("services/cli/fieldloop"), "push", "--server", server_->address(),
                   "--initiative", "q3-push", path});

@@ -41,14 +41,15 @@ TEST(Keys, EventKeysOfOneInitiativeAreContiguousAndOrdered) {
   std::vector<std::string> keys = {EventKey("ab-x", 1), EventKey("ab", 300), EventKey("ab", 2),
                                    EventKey("ab.c", 1), EventKey("ab", 256), EventKey("a", 9)};
   std::sort(keys.begin(), keys.end());
-  std::vector<std::string> want = {EventKey("a", 9),     EventKey("ab", 2),  EventKey("ab", 256),
-                                   EventKey("ab", 300),  EventKey("ab-x", 1), EventKey("ab.c", 1)};
+  std::vector<std::string> want = {EventKey("a", 9),    EventKey("ab", 2),   EventKey("ab", 256),
+                                   EventKey("ab", 300), EventKey("ab-x", 1), EventKey("ab.c", 1)};
   EXPECT_EQ(keys, want);
 }
 
 TEST(Keys, IdKeySeparatesKinds) {
   EXPECT_NE(IdKey("i", RecordKind::kFeedbackEvent, "x"), IdKey("i", RecordKind::kWinLossNote, "x"));
-  EXPECT_NE(IdKey("i", RecordKind::kFeedbackEvent, "x"), IdKey("j", RecordKind::kFeedbackEvent, "x"));
+  EXPECT_NE(IdKey("i", RecordKind::kFeedbackEvent, "x"),
+            IdKey("j", RecordKind::kFeedbackEvent, "x"));
   EXPECT_EQ(IdKey("i", RecordKind::kFeedbackEvent, "x").substr(0, 2), std::string("i\0", 2));
 }
 

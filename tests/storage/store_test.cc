@@ -110,7 +110,8 @@ TEST(Store, ReopenKeepsRecordsAndContinuesSequences) {
   {
     auto store = OpenOrDie(dir.path());
     for (int i = 0; i < 100; ++i) {
-      ASSERT_TRUE(store->Append({Rec("a", RecordKind::kFeedbackEvent, std::to_string(i), "p")}).ok());
+      ASSERT_TRUE(
+          store->Append({Rec("a", RecordKind::kFeedbackEvent, std::to_string(i), "p")}).ok());
     }
   }
   auto store = OpenOrDie(dir.path());
@@ -156,8 +157,9 @@ TEST(Store, BadRecordInAnotherInitiativeFailsTheWholeBatch) {
 TEST(Store, CheckpointIsAnOpenableCopy) {
   testing::TempDir dir;
   auto store = OpenOrDie(dir.Sub("db"));
-  ASSERT_TRUE(store->Append({Rec("a", RecordKind::kFeedbackEvent, "1", "p"),
-                             Rec("a", RecordKind::kFeedbackEvent, "2", "q")})
+  ASSERT_TRUE(store
+                  ->Append({Rec("a", RecordKind::kFeedbackEvent, "1", "p"),
+                            Rec("a", RecordKind::kFeedbackEvent, "2", "q")})
                   .ok());
   ASSERT_TRUE(store->Checkpoint(dir.Sub("backup")).ok());
   ASSERT_TRUE(store->Append({Rec("a", RecordKind::kFeedbackEvent, "3", "r")}).ok());
@@ -174,7 +176,8 @@ TEST(Store, RefusesNewerSchema) {
     rocksdb::DB* raw = nullptr;
     rocksdb::Options o;
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const char* n : {"default", "events", "ids", "assets", "metrics", "themes", "tasks", "meta"}) {
+    for (const char* n :
+         {"default", "events", "ids", "assets", "metrics", "themes", "tasks", "meta"}) {
       cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
     }
     std::vector<rocksdb::ColumnFamilyHandle*> handles;

@@ -59,8 +59,8 @@ class Subprocess {
 
   // Reads output until a line containing `needle` arrives; returns that line, or nullopt
   // on end of output or after `timeout`.
-  std::optional<std::string> WaitForLine(const std::string& needle,
-                                         std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+  std::optional<std::string> WaitForLine(
+      const std::string& needle, std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (true) {
       size_t nl;
