@@ -72,8 +72,7 @@ RunResult RunOnce(bool sync, int streams, int records, bool buffered) {
   const auto start = Clock::now();
   for (int s = 0; s < streams; ++s) {
     threads.emplace_back([&, s] {
-      auto stub = fieldloop::v1::Ingest::NewStub(
-          grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials()));
+      auto stub = fieldloop::testing::IngestStub((*server)->address());
       grpc::ClientContext context;
       auto stream = stub->Stream(&context);
       std::vector<Clock::time_point> sent(per_stream);

@@ -192,8 +192,7 @@ TEST_F(IngestServerTest, ConcurrentStreamsEachGetTheirAcksInOrder) {
 }
 
 TEST_F(IngestServerTest, ShutdownAcksWhatWasReadAndEndsOpenStreamsWithUnavailable) {
-  auto stub = fieldloop::v1::Ingest::NewStub(
-      grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials()));
+  auto stub = fieldloop::testing::IngestStub(server_->address());
   grpc::ClientContext context;
   auto stream = stub->Stream(&context);
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(stream->Write(Feedback(i)));

@@ -47,8 +47,7 @@ TEST(Fieldloopd, EveryAckedRecordSurvivesSigkill) {
     std::string address;
     auto daemon = StartDaemon(dir.Sub("data"), &address);
     ASSERT_NE(daemon, nullptr);
-    auto stub = fieldloop::v1::Ingest::NewStub(
-        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    auto stub = fieldloop::testing::IngestStub(address);
     grpc::ClientContext context;
     auto stream = stub->Stream(&context);
     const int base = round * 100000;
@@ -104,8 +103,7 @@ TEST(Fieldloopd, SigtermStopsCleanlyWithinSecondsEvenWithAnOpenStream) {
   std::string address;
   auto daemon = StartDaemon(dir.Sub("data"), &address);
   ASSERT_NE(daemon, nullptr);
-  auto stub = fieldloop::v1::Ingest::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto stub = fieldloop::testing::IngestStub(address);
   grpc::ClientContext context;
   auto stream = stub->Stream(&context);
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(stream->Write(Feedback(i)));

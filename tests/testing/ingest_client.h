@@ -28,6 +28,12 @@ inline fieldloop::v1::IngestRequest Feedback(int n, const std::string& initiativ
   return r;
 }
 
+// A stub of fieldloop.v1.Ingest on an insecure channel to `address`.
+inline std::unique_ptr<fieldloop::v1::Ingest::Stub> IngestStub(const std::string& address) {
+  return fieldloop::v1::Ingest::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+}
+
 struct StreamResult {
   std::vector<fieldloop::v1::IngestAck> acks;
   grpc::Status status;
@@ -37,8 +43,7 @@ struct StreamResult {
 // reading acks, and returns the acks and the final status.
 inline StreamResult StreamAll(const std::string& address,
                               const std::vector<fieldloop::v1::IngestRequest>& requests) {
-  auto stub = fieldloop::v1::Ingest::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto stub = IngestStub(address);
   grpc::ClientContext context;
   auto stream = stub->Stream(&context);
   std::thread writer([&] {
