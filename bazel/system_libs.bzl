@@ -28,6 +28,9 @@ _LIBS = {
     "gtest": (["gtest", "gmock"], []),
     "gtest_main": (["gtest_main", "gtest", "gmock"], []),
     "benchmark": (["benchmark"], []),
+    "utf8proc": (["libutf8proc"], []),
+    # Debian's libstemmer (Snowball) ships no .pc file.
+    "stemmer": ([], ["-lstemmer"]),
 }
 
 def _pkg_config(ctx, args):
@@ -45,8 +48,8 @@ def _system_libs_impl(ctx):
     ]
     for name, spec in _LIBS.items():
         modules, extra = spec
-        libs = _pkg_config(ctx, ["--libs"] + modules) + extra
-        cflags = [f for f in _pkg_config(ctx, ["--cflags"] + modules) if f]
+        libs = (_pkg_config(ctx, ["--libs"] + modules) if modules else []) + extra
+        cflags = [f for f in _pkg_config(ctx, ["--cflags"] + modules) if f] if modules else []
         lines.append("cc_library(")
         lines.append("    name = %r," % name)
         lines.append("    copts = %r," % cflags)

@@ -16,6 +16,8 @@ FIELDLOOP_PACKAGES=(
   libgtest-dev
   libgmock-dev
   libbenchmark-dev
+  libutf8proc-dev
+  libstemmer-dev
   python3
   python3-grpcio
   python3-protobuf
