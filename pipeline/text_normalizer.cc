@@ -13,33 +13,46 @@ namespace {
 // and a few words that carry no topic in short feedback.
 const absl::flat_hash_set<absl::string_view>& StopWords() {
   static const auto* words = new absl::flat_hash_set<absl::string_view>{
-      "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any",
-      "are", "arent", "as", "at", "be", "because", "been", "before", "being", "below",
-      "between", "both", "but", "by", "can", "cant", "cannot", "could", "couldnt", "did",
-      "didnt", "do", "does", "doesnt", "doing", "dont", "down", "during", "each", "few", "for",
-      "from", "further", "had", "hadnt", "has", "hasnt", "have", "havent", "having", "he",
-      "hed", "hell", "hes", "her", "here", "heres", "hers", "herself", "him", "himself", "his",
-      "how", "hows", "i", "id", "ill", "im", "ive", "if", "in", "into", "is", "isnt", "it",
-      "its", "itself", "lets", "me", "more", "most", "mustnt", "my", "myself", "no", "nor",
-      "not", "of", "off", "on", "once", "only", "or", "other", "ought", "our", "ours",
-      "ourselves", "out", "over", "own", "same", "shant", "she", "shed", "shell", "shes",
-      "should", "shouldnt", "so", "some", "such", "than", "that", "thats", "the", "their",
-      "theirs", "them", "themselves", "then", "there", "theres", "these", "they", "theyd",
-      "theyll", "theyre", "theyve", "this", "those", "through", "to", "too", "under", "until",
-      "up", "very", "was", "wasnt", "we", "wed", "well", "were", "weve", "werent", "what",
-      "whats", "when", "whens", "where", "wheres", "which", "while", "who", "whos", "whom",
-      "why", "whys", "will", "with", "wont", "would", "wouldnt", "you", "youd", "youll",
-      "youre", "youve", "your", "yours", "yourself", "yourselves", "also", "just", "get",
-      "got", "us", "s", "t", "can", "will", "may", "might", "must", "shall", "one", "yes",
-      "ok", "okay", "like", "really", "via", "etc", "amp", "rt", "http", "https", "www", "com"};
+      "a",          "about",  "above",     "after",   "again",    "against",    "all",    "am",
+      "an",         "and",    "any",       "are",     "arent",    "as",         "at",     "be",
+      "because",    "been",   "before",    "being",   "below",    "between",    "both",   "but",
+      "by",         "can",    "cant",      "cannot",  "could",    "couldnt",    "did",    "didnt",
+      "do",         "does",   "doesnt",    "doing",   "dont",     "down",       "during", "each",
+      "few",        "for",    "from",      "further", "had",      "hadnt",      "has",    "hasnt",
+      "have",       "havent", "having",    "he",      "hed",      "hell",       "hes",    "her",
+      "here",       "heres",  "hers",      "herself", "him",      "himself",    "his",    "how",
+      "hows",       "i",      "id",        "ill",     "im",       "ive",        "if",     "in",
+      "into",       "is",     "isnt",      "it",      "its",      "itself",     "lets",   "me",
+      "more",       "most",   "mustnt",    "my",      "myself",   "no",         "nor",    "not",
+      "of",         "off",    "on",        "once",    "only",     "or",         "other",  "ought",
+      "our",        "ours",   "ourselves", "out",     "over",     "own",        "same",   "shant",
+      "she",        "shed",   "shell",     "shes",    "should",   "shouldnt",   "so",     "some",
+      "such",       "than",   "that",      "thats",   "the",      "their",      "theirs", "them",
+      "themselves", "then",   "there",     "theres",  "these",    "they",       "theyd",  "theyll",
+      "theyre",     "theyve", "this",      "those",   "through",  "to",         "too",    "under",
+      "until",      "up",     "very",      "was",     "wasnt",    "we",         "wed",    "well",
+      "were",       "weve",   "werent",    "what",    "whats",    "when",       "whens",  "where",
+      "wheres",     "which",  "while",     "who",     "whos",     "whom",       "why",    "whys",
+      "will",       "with",   "wont",      "would",   "wouldnt",  "you",        "youd",   "youll",
+      "youre",      "youve",  "your",      "yours",   "yourself", "yourselves", "also",   "just",
+      "get",        "got",    "us",        "s",       "t",        "can",        "will",   "may",
+      "might",      "must",   "shall",     "one",     "yes",      "ok",         "okay",   "like",
+      "really",     "via",    "etc",       "amp",     "rt",       "http",       "https",  "www",
+      "com"};
   return *words;
 }
 
 bool IsWordChar(utf8proc_int32_t cp) {
   switch (utf8proc_category(cp)) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_ND:
-    case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO: case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_NO:
+    case UTF8PROC_CATEGORY_MN:
       return true;
     default:
       return false;

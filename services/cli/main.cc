@@ -8,6 +8,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "services/cli/eval_command.h"
 #include "services/cli/push_command.h"
 
 namespace {
@@ -25,6 +26,12 @@ constexpr char kUsage[] =
     "      the wait for the server.\n"
     "      Exit status: 0 all accepted or duplicate, 2 some rejected or malformed,\n"
     "      1 usage, file or connection error.\n"
+    "  eval [--json] FILE.jsonl\n"
+    "      Runs the server's text normalization and theme clusterer over a labeled JSON\n"
+    "      Lines file ({\"id\",\"text\",\"label\"} per line, in stream order) and prints\n"
+    "      NMI, ARI, purity, the number of themes and documents/s (--json: one object with\n"
+    "      keys nmi, ari, purity, themes, docs, docs_per_s). For experiments only:\n"
+    "      --alpha X, --beta X, --bigrams / --nobigrams override the defaults.\n"
     "  help\n"
     "      Prints this text.\n";
 
@@ -78,6 +85,40 @@ int Push(const std::vector<std::string>& args) {
   return fieldloop::cli::RunPush(options, stdout, stderr);
 }
 
+int Eval(const std::vector<std::string>& args) {
+  fieldloop::cli::EvalOptions options;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string value;
+    if (args[i] == "--json") {
+      options.json = true;
+    } else if (args[i] == "--bigrams" || args[i] == "--nobigrams") {
+      options.bigrams = args[i] == "--bigrams";
+    } else if (const bool alpha = TakeFlag(args, i, "alpha", &value);
+               alpha || TakeFlag(args, i, "beta", &value)) {
+      double v;
+      if (!absl::SimpleAtod(value, &v) || v <= 0) {
+        std::fprintf(stderr, "fieldloop eval: --%s needs a positive number\n",
+                     alpha ? "alpha" : "beta");
+        return 1;
+      }
+      (alpha ? options.alpha : options.beta) = v;
+    } else if (absl::StartsWith(args[i], "--")) {
+      std::fprintf(stderr, "fieldloop eval: unknown flag %s\n\n%s", args[i].c_str(), kUsage);
+      return 1;
+    } else if (options.file.empty()) {
+      options.file = args[i];
+    } else {
+      std::fprintf(stderr, "fieldloop eval: one file only\n");
+      return 1;
+    }
+  }
+  if (options.file.empty()) {
+    std::fprintf(stderr, "fieldloop eval: no file given\n\n%s", kUsage);
+    return 1;
+  }
+  return fieldloop::cli::RunEval(options, stdout, stderr);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -89,6 +130,7 @@ int main(int argc, char** argv) {
   const std::string command = args[0];
   args.erase(args.begin());
   if (command == "push") return Push(args);
+  if (command == "eval") return Eval(args);
   std::fprintf(stderr, "fieldloop: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return 1;
 }

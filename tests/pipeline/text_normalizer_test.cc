@@ -34,7 +34,8 @@ TEST(TextNormalizer, ApostrophesHyphensAndPunctuation) {
   EXPECT_THAT(Surfaces(n.Normalize("Buyer's follow-up: they don't trust the roll-out!!!")),
               ElementsAre("buyer", "follow", "trust", "roll"));
   // "up", "they", "dont", "the", "out" are stop words.
-  EXPECT_THAT(Surfaces(n.Normalize("won’t budge… (re-quote)")), ElementsAre("budge", "re", "quote"));
+  EXPECT_THAT(Surfaces(n.Normalize("won’t budge… (re-quote)")),
+              ElementsAre("budge", "re", "quote"));
 }
 
 TEST(TextNormalizer, NumbersKeepShortOnesAndMixedTokens) {

@@ -204,5 +204,34 @@ TEST_F(PushCliTest, UsageAndConnectionErrorsExitOne) {
   }
 }
 
+TEST(EvalCli, PrintsTheScoresAsOneJsonObject) {
+  testing::TempDir dir;
+  const std::string path = dir.Sub("labeled.jsonl");
+  {
+    std::ofstream out(path);
+    for (int i = 0; i < 20; ++i) {
+      out << "{\"id\": \"p" << i
+          << "\", \"text\": \"price too high discount request\", \"label\": \"price\"}\n";
+      out << "{\"id\": \"s" << i
+          << "\", \"text\": \"SOC2 security review questionnaire\", \"label\": \"security\"}\n";
+    }
+  }
+  Subprocess p({Runfile("services/cli/fieldloop"), "eval", "--json", path});
+  const std::string out = p.DrainOutput();
+  EXPECT_EQ(p.Wait(), 0) << out;
+  EXPECT_THAT(out, HasSubstr("\"nmi\": 1.000000"));
+  EXPECT_THAT(out, HasSubstr("\"ari\": 1.000000"));
+  EXPECT_THAT(out, HasSubstr("\"themes\": 2,"));
+  EXPECT_THAT(out, HasSubstr("\"docs\": 40,"));
+  EXPECT_THAT(out, HasSubstr("\"docs_per_s\": "));
+}
+
+TEST(EvalCli, MissingFileIsAnError) {
+  Subprocess p({Runfile("services/cli/fieldloop"), "eval", "/nonexistent/file.jsonl"});
+  const std::string out = p.DrainOutput();
+  EXPECT_EQ(p.Wait(), 1);
+  EXPECT_THAT(out, HasSubstr("cannot read"));
+}
+
 }  // namespace
 }  // namespace fieldloop::services

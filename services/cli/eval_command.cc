@@ -1,0 +1,90 @@
+#include "services/cli/eval_command.h"
+
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "pipeline/cluster_metrics.h"
+#include "pipeline/text_normalizer.h"
+#include "pipeline/theme_clusterer.h"
+
+namespace fieldloop::cli {
+
+int RunEval(const EvalOptions& options, std::FILE* out, std::FILE* err) {
+  std::ifstream in(options.file);
+  if (!in) {
+    std::fprintf(err, "fieldloop eval: cannot read %s\n", options.file.c_str());
+    return 1;
+  }
+  // Parse everything first so that the timing covers clustering, not JSON parsing.
+  std::vector<std::string> texts;
+  std::vector<int64_t> labels;
+  absl::flat_hash_map<std::string, int64_t> label_ids;
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.empty()) continue;
+    google::protobuf::Struct doc;
+    if (!google::protobuf::util::JsonStringToMessage(line, &doc).ok()) {
+      std::fprintf(err, "fieldloop eval: %s:%d: not a JSON object\n", options.file.c_str(), line_no);
+      return 1;
+    }
+    const auto& f = doc.fields();
+    auto text = f.find("text");
+    auto label = f.find("label");
+    if (text == f.end() || label == f.end()) {
+      std::fprintf(err, "fieldloop eval: %s:%d: needs \"text\" and \"label\"\n",
+                   options.file.c_str(), line_no);
+      return 1;
+    }
+    const std::string label_key = label->second.has_string_value()
+                                      ? label->second.string_value()
+                                      : absl::StrCat(label->second.number_value());
+    labels.push_back(label_ids.try_emplace(label_key, label_ids.size()).first->second);
+    texts.push_back(text->second.string_value());
+  }
+
+  pipeline::NormalizerOptions norm_options;
+  if (options.bigrams) norm_options.bigrams = *options.bigrams;
+  pipeline::ClustererOptions cluster_options;
+  if (options.alpha) cluster_options.alpha = *options.alpha;
+  if (options.beta) cluster_options.beta = *options.beta;
+
+  const auto start = std::chrono::steady_clock::now();
+  pipeline::TextNormalizer normalizer(norm_options);
+  pipeline::ThemeClusterer clusterer(cluster_options);
+  std::vector<int64_t> assigned(texts.size());
+  std::vector<pipeline::TermId> ids;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    ids.clear();
+    for (const pipeline::Term& t : normalizer.Normalize(texts[i])) ids.push_back(clusterer.Intern(t.stem));
+    const pipeline::ThemeId theme = clusterer.Assign(pipeline::ThemeClusterer::Count(ids));
+    // A text with no terms gets a theme of its own in the score (it is in no theme).
+    assigned[i] = theme >= 0 ? theme : -1 - static_cast<int64_t>(i);
+  }
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  pipeline::ClusterScores s = pipeline::ScoreClustering(labels, assigned);
+  const double docs_per_s = secs > 0 ? texts.size() / secs : 0;
+  if (options.json) {
+    std::fprintf(out,
+                 "{\"nmi\": %.6f, \"ari\": %.6f, \"purity\": %.6f, \"themes\": %zu, \"docs\": %zu, "
+                 "\"docs_per_s\": %.1f}\n",
+                 s.nmi, s.ari, s.purity, clusterer.num_themes(), texts.size(), docs_per_s);
+  } else {
+    std::fprintf(out,
+                 "%s: %zu documents, %lld labels\n  NMI %.4f  ARI %.4f  purity %.4f  themes %zu  "
+                 "%.0f documents/s\n",
+                 options.file.c_str(), texts.size(), static_cast<long long>(s.labels), s.nmi,
+                 s.ari, s.purity, clusterer.num_themes(), docs_per_s);
+  }
+  return 0;
+}
+
+}  // namespace fieldloop::cli
