@@ -9,7 +9,11 @@ ThemeClusterer::ThemeClusterer(ClustererOptions options) : options_(options) {}
 
 TermId ThemeClusterer::Intern(absl::string_view stem) {
   auto [it, inserted] = vocabulary_.try_emplace(stem, static_cast<TermId>(vocabulary_.size()));
-  if (inserted) postings_.emplace_back();
+  if (inserted) {
+    postings_.emplace_back();
+    stems_.emplace_back(stem);
+    term_total_.push_back(0);
+  }
   return it->second;
 }
 
@@ -81,6 +85,7 @@ ThemeId ThemeClusterer::Assign(const TermCounts& doc) {
   Theme& theme = themes_[best];
   ++theme.documents;
   for (const auto& [term, count] : doc) {
+    term_total_[term] += count;
     auto [it, inserted] = theme.term_counts.try_emplace(term, 0);
     if (inserted) postings_[term].push_back(best);
     it->second += count;
@@ -88,6 +93,34 @@ ThemeId ThemeClusterer::Assign(const TermCounts& doc) {
   }
   ++documents_;
   return best;
+}
+
+double ThemeClusterer::Closeness(ThemeId theme, const TermCounts& doc) const {
+  if (theme < 0 || theme >= static_cast<ThemeId>(themes_.size())) return 0;
+  const Theme& t = themes_[theme];
+  double dot = 0, doc_norm = 0, theme_norm = 0;
+  for (const auto& [term, count] : doc) {
+    doc_norm += static_cast<double>(count) * count;
+    auto it = t.term_counts.find(term);
+    if (it != t.term_counts.end()) dot += static_cast<double>(count) * it->second;
+  }
+  for (const auto& [term, n] : t.term_counts) theme_norm += static_cast<double>(n) * n;
+  if (dot == 0) return 0;
+  return dot / std::sqrt(doc_norm * theme_norm);
+}
+
+std::vector<std::pair<std::string, double>> ThemeClusterer::TopTerms(ThemeId theme,
+                                                                     size_t k) const {
+  std::vector<std::pair<std::string, double>> out;
+  if (theme < 0 || theme >= static_cast<ThemeId>(themes_.size())) return out;
+  for (const auto& [term, n] : themes_[theme].term_counts) {
+    out.emplace_back(stems_[term], static_cast<double>(n) * n / term_total_[term]);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  if (out.size() > k) out.resize(k);
+  return out;
 }
 
 }  // namespace fieldloop::pipeline

@@ -52,6 +52,15 @@ class ThemeClusterer {
   // empty document goes to no theme: returns -1 and changes nothing.
   ThemeId Assign(const TermCounts& doc);
 
+  // Cosine between `doc` and the term counts of `theme` (0 for an unknown theme).
+  double Closeness(ThemeId theme, const TermCounts& doc) const;
+
+  // The `k` most distinctive stems of `theme`, best first (ties by stem), weighted
+  // n_zw * (n_zw / n_w): frequent in the theme and mostly found there (n_w: occurrences of
+  // w in all documents). IDF would punish the very term that defines a large theme.
+  // Empty for an unknown theme.
+  std::vector<std::pair<std::string, double>> TopTerms(ThemeId theme, size_t k) const;
+
   // Number of live themes.
   size_t num_themes() const { return live_themes_; }
   int64_t num_documents() const { return documents_; }
@@ -68,8 +77,10 @@ class ThemeClusterer {
 
   ClustererOptions options_;
   absl::flat_hash_map<std::string, TermId> vocabulary_;
-  std::vector<Theme> themes_;                      // Index = ThemeId.
-  std::vector<std::vector<ThemeId>> postings_;     // TermId -> themes holding the term.
+  std::vector<std::string> stems_;              // TermId -> stem.
+  std::vector<int64_t> term_total_;             // TermId -> occurrences in all documents.
+  std::vector<Theme> themes_;                   // Index = ThemeId.
+  std::vector<std::vector<ThemeId>> postings_;  // TermId -> themes holding the term.
   int64_t documents_ = 0;
   size_t live_themes_ = 0;
 };

@@ -32,7 +32,8 @@ int RunEval(const EvalOptions& options, std::FILE* out, std::FILE* err) {
     if (line.empty()) continue;
     google::protobuf::Struct doc;
     if (!google::protobuf::util::JsonStringToMessage(line, &doc).ok()) {
-      std::fprintf(err, "fieldloop eval: %s:%d: not a JSON object\n", options.file.c_str(), line_no);
+      std::fprintf(err, "fieldloop eval: %s:%d: not a JSON object\n", options.file.c_str(),
+                   line_no);
       return 1;
     }
     const auto& f = doc.fields();
@@ -63,7 +64,8 @@ int RunEval(const EvalOptions& options, std::FILE* out, std::FILE* err) {
   std::vector<pipeline::TermId> ids;
   for (size_t i = 0; i < texts.size(); ++i) {
     ids.clear();
-    for (const pipeline::Term& t : normalizer.Normalize(texts[i])) ids.push_back(clusterer.Intern(t.stem));
+    for (const pipeline::Term& t : normalizer.Normalize(texts[i]))
+      ids.push_back(clusterer.Intern(t.stem));
     const pipeline::ThemeId theme = clusterer.Assign(pipeline::ThemeClusterer::Count(ids));
     // A text with no terms gets a theme of its own in the score (it is in no theme).
     assigned[i] = theme >= 0 ? theme : -1 - static_cast<int64_t>(i);
@@ -81,8 +83,8 @@ int RunEval(const EvalOptions& options, std::FILE* out, std::FILE* err) {
     std::fprintf(out,
                  "%s: %zu documents, %lld labels\n  NMI %.4f  ARI %.4f  purity %.4f  themes %zu  "
                  "%.0f documents/s\n",
-                 options.file.c_str(), texts.size(), static_cast<long long>(s.labels), s.nmi,
-                 s.ari, s.purity, clusterer.num_themes(), docs_per_s);
+                 options.file.c_str(), texts.size(), static_cast<long long>(s.labels), s.nmi, s.ari,
+                 s.purity, clusterer.num_themes(), docs_per_s);
   }
   return 0;
 }

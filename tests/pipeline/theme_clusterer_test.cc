@@ -11,13 +11,13 @@ namespace {
 
 ThemeId Add(ThemeClusterer& c, const std::string& words) {
   std::vector<TermId> ids;
-  for (absl::string_view w : absl::StrSplit(words, ' ', absl::SkipEmpty())) ids.push_back(c.Intern(w));
+  for (absl::string_view w : absl::StrSplit(words, ' ', absl::SkipEmpty()))
+    ids.push_back(c.Intern(w));
   return c.Assign(ThemeClusterer::Count(ids));
 }
 
 TEST(ThemeClusterer, CountSortsAndSumsTerms) {
-  EXPECT_EQ(ThemeClusterer::Count({5, 2, 5, 9, 2, 5}),
-            (TermCounts{{2, 2}, {5, 3}, {9, 1}}));
+  EXPECT_EQ(ThemeClusterer::Count({5, 2, 5, 9, 2, 5}), (TermCounts{{2, 2}, {5, 3}, {9, 1}}));
 }
 
 TEST(ThemeClusterer, SimilarTextsShareAThemeAndDifferentOnesDoNot) {
@@ -42,8 +42,9 @@ TEST(ThemeClusterer, EmptyDocumentJoinsNoTheme) {
 
 TEST(ThemeClusterer, SameInputsInSameOrderGiveSameThemes) {
   const std::vector<std::string> docs = {
-      "price high", "soc2 security", "price discount", "security gdpr", "hubspot integration",
-      "salesforce integration", "discount high price", "gdpr residency", "integration api"};
+      "price high",          "soc2 security",       "price discount",
+      "security gdpr",       "hubspot integration", "salesforce integration",
+      "discount high price", "gdpr residency",      "integration api"};
   std::vector<ThemeId> first, second;
   ThemeClusterer a, b;
   for (const auto& d : docs) first.push_back(Add(a, d));

@@ -1,0 +1,87 @@
+// ThemeBook: what fieldloop knows about each theme beyond the clusterer's statistics:
+// readable labels, counts by region, segment, source and quarter, first and last seen,
+// representative quotes and win/loss figures. Pure and deterministic: every output is
+// ordered by a total order (count, then name), never by hash-map iteration.
+#ifndef FIELDLOOP_PIPELINE_THEME_BOOK_H_
+#define FIELDLOOP_PIPELINE_THEME_BOOK_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "pipeline/text_normalizer.h"
+#include "pipeline/theme_clusterer.h"
+
+namespace fieldloop::pipeline {
+
+// Facts about one document, as the ThemeBook needs them.
+struct DocumentFacts {
+  std::string record_id;
+  std::string text;     // The quote, as it was said.
+  std::string region;
+  std::string segment;
+  std::string source;   // "call", "ride_along", "enablement_session", "other", "win_loss".
+  int64_t unix_seconds = 0;
+  // Win/loss facts when the document is an objection of a win/loss note.
+  bool from_win_loss = false;
+  std::string outcome;  // "won", "lost", "no_decision".
+  std::string deal_id;
+  double amount = 0;
+  std::vector<std::string> competitors;
+};
+
+struct Quote {
+  std::string record_id;
+  std::string text;
+  double closeness = 0;  // Cosine of the document to the theme when it was added.
+};
+
+struct ThemeSummary {
+  ThemeId id = -1;
+  std::string label;                                    // 2-4 terms, most distinctive first.
+  std::vector<std::pair<std::string, double>> terms;   // Display form, weight; best first.
+  int64_t mentions = 0;
+  std::map<std::string, int64_t> by_region, by_segment, by_source, by_quarter;  // "2026-Q3".
+  int64_t first_seen = 0, last_seen = 0;               // Unix seconds.
+  std::vector<Quote> quotes;                            // Up to 5, closest first.
+  int64_t objections = 0;                               // Win/loss objections in the theme.
+  int64_t lost_deals = 0, won_deals = 0;                // Distinct deals.
+  double amount_at_stake = 0;                           // Sum over distinct lost deals.
+  std::map<std::string, int64_t> competitors;           // Name -> mentions.
+};
+
+// Calendar quarter of a Unix time, "YYYY-Qn" (UTC).
+std::string QuarterOf(int64_t unix_seconds);
+
+class ThemeBook {
+ public:
+  // Most quotes kept per theme.
+  static constexpr size_t kMaxQuotes = 5;
+
+  // Records that `facts` (with normalized `terms`) joined `theme`; `closeness` is the
+  // document's cosine to the theme (ThemeClusterer::Closeness).
+  void Add(ThemeId theme, const DocumentFacts& facts, const std::vector<Term>& terms,
+           double closeness);
+
+  // Summary of `theme` with its label and top terms taken from `clusterer`. Empty summary
+  // (id -1) for an unknown theme.
+  ThemeSummary Summarize(ThemeId theme, const ThemeClusterer& clusterer) const;
+
+  // The most frequent surface form of `stem` ("pricing" for "price"), `stem` itself when
+  // never seen. Ties go to the alphabetically first form.
+  std::string DisplayForm(const std::string& stem) const;
+
+ private:
+  struct Entry {
+    ThemeSummary summary;  // Everything but label and terms.
+    std::map<std::string, bool> deals_seen;  // deal_id -> counted as lost.
+  };
+  std::map<ThemeId, Entry> themes_;
+  absl::flat_hash_map<std::string, std::map<std::string, int64_t>> surfaces_;  // stem -> form -> n
+};
+
+}  // namespace fieldloop::pipeline
+
+#endif  // FIELDLOOP_PIPELINE_THEME_BOOK_H_
