@@ -19,10 +19,10 @@ namespace fieldloop::pipeline {
 // Facts about one document, as the ThemeBook needs them.
 struct DocumentFacts {
   std::string record_id;
-  std::string text;     // The quote, as it was said.
+  std::string text;  // The quote, as it was said.
   std::string region;
   std::string segment;
-  std::string source;   // "call", "ride_along", "enablement_session", "other", "win_loss".
+  std::string source;  // "call", "ride_along", "enablement_session", "other", "win_loss".
   int64_t unix_seconds = 0;
   // Win/loss facts when the document is an objection of a win/loss note.
   bool from_win_loss = false;
@@ -40,16 +40,16 @@ struct Quote {
 
 struct ThemeSummary {
   ThemeId id = -1;
-  std::string label;                                    // 2-4 terms, most distinctive first.
-  std::vector<std::pair<std::string, double>> terms;   // Display form, weight; best first.
+  std::string label;                                  // 2-4 terms, most distinctive first.
+  std::vector<std::pair<std::string, double>> terms;  // Display form, weight; best first.
   int64_t mentions = 0;
   std::map<std::string, int64_t> by_region, by_segment, by_source, by_quarter;  // "2026-Q3".
-  int64_t first_seen = 0, last_seen = 0;               // Unix seconds.
-  std::vector<Quote> quotes;                            // Up to 5, closest first.
-  int64_t objections = 0;                               // Win/loss objections in the theme.
-  int64_t lost_deals = 0, won_deals = 0;                // Distinct deals.
-  double amount_at_stake = 0;                           // Sum over distinct lost deals.
-  std::map<std::string, int64_t> competitors;           // Name -> mentions.
+  int64_t first_seen = 0, last_seen = 0;                                        // Unix seconds.
+  std::vector<Quote> quotes;                   // Up to 5, closest first.
+  int64_t objections = 0;                      // Win/loss objections in the theme.
+  int64_t lost_deals = 0, won_deals = 0;       // Distinct deals.
+  double amount_at_stake = 0;                  // Sum over distinct lost deals.
+  std::map<std::string, int64_t> competitors;  // Name -> mentions.
 };
 
 // Calendar quarter of a Unix time, "YYYY-Qn" (UTC).
@@ -75,7 +75,7 @@ class ThemeBook {
 
  private:
   struct Entry {
-    ThemeSummary summary;  // Everything but label and terms.
+    ThemeSummary summary;                    // Everything but label and terms.
     std::map<std::string, bool> deals_seen;  // deal_id -> counted as lost.
   };
   std::map<ThemeId, Entry> themes_;

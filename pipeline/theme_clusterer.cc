@@ -45,6 +45,10 @@ double ThemeClusterer::NewThemeScore(const TermCounts& doc, double vocab_beta) c
 double ThemeClusterer::ThemeScore(const Theme& theme, const TermCounts& doc,
                                   double vocab_beta) const {
   double s = std::log(static_cast<double>(theme.documents));
+  if (options_.fade_half_life > 0) {
+    s -= std::log(2.0) * static_cast<double>(documents_ - theme.last_grown) /
+         options_.fade_half_life;
+  }
   int i = 0;
   for (const auto& [term, count] : doc) {
     auto it = theme.term_counts.find(term);
@@ -71,28 +75,163 @@ ThemeId ThemeClusterer::Assign(const TermCounts& doc) {
   ThemeId best = -1;
   double best_score = NewThemeScore(doc, vocab_beta);
   for (ThemeId z : candidates) {
+    if (!themes_[z].tag.empty() && themes_[z].documents == 0) continue;
     const double s = ThemeScore(themes_[z], doc, vocab_beta);
     if (s > best_score) {
       best_score = s;
       best = z;
     }
   }
-  if (best < 0) {
-    best = static_cast<ThemeId>(themes_.size());
-    themes_.emplace_back();
-    ++live_themes_;
+  if (best < 0) best = NewTheme();
+  AddTo(best, doc);
+  AfterDocument();
+  return best;
+}
+
+ThemeId ThemeClusterer::AssignTagged(const TermCounts& doc, const std::string& tag) {
+  auto [it, inserted] = tags_.try_emplace(tag, -1);
+  if (inserted) {
+    it->second = NewTheme();
+    themes_[it->second].tag = tag;
   }
-  Theme& theme = themes_[best];
+  const ThemeId theme = it->second;
+  AddTo(theme, doc);
+  AfterDocument();
+  return theme;
+}
+
+void ThemeClusterer::AfterDocument() {
+  if (options_.merge_interval > 0 && ++since_merge_check_ >= options_.merge_interval) {
+    since_merge_check_ = 0;
+    MergeCheck();
+  }
+}
+
+ThemeId ThemeClusterer::NewTheme() {
+  themes_.emplace_back();
+  ++live_themes_;
+  return static_cast<ThemeId>(themes_.size() - 1);
+}
+
+void ThemeClusterer::AddTo(ThemeId id, const TermCounts& doc) {
+  Theme& theme = themes_[id];
   ++theme.documents;
+  theme.dirty = true;
+  theme.last_grown = documents_ + 1;
   for (const auto& [term, count] : doc) {
     term_total_[term] += count;
     auto [it, inserted] = theme.term_counts.try_emplace(term, 0);
-    if (inserted) postings_[term].push_back(best);
+    if (inserted) postings_[term].push_back(id);
     it->second += count;
     theme.words += count;
   }
   ++documents_;
-  return best;
+  if (theme.term_counts.size() > options_.max_terms_per_theme) Prune(id);
+}
+
+void ThemeClusterer::Prune(ThemeId id) {
+  Theme& theme = themes_[id];
+  std::vector<std::pair<int64_t, TermId>> ranked;  // (-count, term): largest first.
+  for (const auto& [term, n] : theme.term_counts) ranked.emplace_back(-n, term);
+  std::sort(ranked.begin(), ranked.end());
+  // Drop down to three quarters of the limit, so pruning does not run on every document.
+  const size_t keep = options_.max_terms_per_theme * 3 / 4;
+  for (size_t i = keep; i < ranked.size(); ++i) {
+    const TermId term = ranked[i].second;
+    theme.term_counts.erase(term);
+    auto& p = postings_[term];
+    p.erase(std::remove(p.begin(), p.end(), id), p.end());
+  }
+}
+
+double ThemeClusterer::Cosine(const Theme& a, const Theme& b) const {
+  const Theme& small = a.term_counts.size() <= b.term_counts.size() ? a : b;
+  const Theme& large = &small == &a ? b : a;
+  double dot = 0, na = 0, nb = 0;
+  for (const auto& [term, n] : small.term_counts) {
+    auto it = large.term_counts.find(term);
+    if (it != large.term_counts.end()) dot += static_cast<double>(n) * it->second;
+  }
+  if (dot == 0) return 0;
+  for (const auto& [term, n] : a.term_counts) na += static_cast<double>(n) * n;
+  for (const auto& [term, n] : b.term_counts) nb += static_cast<double>(n) * n;
+  return dot / std::sqrt(na * nb);
+}
+
+void ThemeClusterer::MergeCheck() {
+  for (ThemeId z = 0; z < static_cast<ThemeId>(themes_.size()); ++z) {
+    if (themes_[z].merged_into >= 0 || !themes_[z].dirty) continue;
+    themes_[z].dirty = false;
+    std::vector<ThemeId> candidates;
+    for (const auto& [term, n] : themes_[z].term_counts) {
+      for (ThemeId other : postings_[term]) {
+        if (other != z) candidates.push_back(other);
+      }
+    }
+    std::sort(candidates.begin(), candidates.end());
+    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+    for (ThemeId other : candidates) {
+      if (themes_[z].merged_into >= 0) break;
+      const Theme& a = themes_[z];
+      const Theme& b = themes_[other];
+      if (b.merged_into >= 0 || (!a.tag.empty() && !b.tag.empty())) continue;
+      if (Cosine(a, b) < options_.merge_threshold) continue;
+      // Survivor: the tagged one, else the one with more documents, else the older.
+      ThemeId keep = z, drop = other;
+      if (!b.tag.empty() || (a.tag.empty() && (b.documents > a.documents ||
+                                               (b.documents == a.documents && other < z)))) {
+        std::swap(keep, drop);
+      }
+      Merge(drop, keep);
+    }
+  }
+}
+
+void ThemeClusterer::Merge(ThemeId from, ThemeId into) {
+  Theme& src = themes_[from];
+  Theme& dst = themes_[into];
+  dst.documents += src.documents;
+  dst.words += src.words;
+  dst.dirty = true;
+  for (const auto& [term, n] : src.term_counts) {
+    auto& p = postings_[term];
+    p.erase(std::remove(p.begin(), p.end(), from), p.end());
+    auto [it, inserted] = dst.term_counts.try_emplace(term, 0);
+    if (inserted) p.push_back(into);
+    it->second += n;
+  }
+  src.term_counts.clear();
+  src.documents = 0;
+  src.words = 0;
+  src.merged_into = into;
+  --live_themes_;
+  merges_.emplace_back(from, into);
+  if (dst.term_counts.size() > options_.max_terms_per_theme) Prune(into);
+}
+
+ThemeId ThemeClusterer::Resolve(ThemeId id) const {
+  if (id < 0 || id >= static_cast<ThemeId>(themes_.size())) return -1;
+  while (themes_[id].merged_into >= 0) id = themes_[id].merged_into;
+  return id;
+}
+
+const std::string& ThemeClusterer::TagOf(ThemeId theme) const {
+  static const std::string* const kNone = new std::string();
+  if (theme < 0 || theme >= static_cast<ThemeId>(themes_.size())) return *kNone;
+  return themes_[theme].tag;
+}
+
+std::vector<ThemeId> ThemeClusterer::LiveThemes() const {
+  std::vector<ThemeId> out;
+  for (ThemeId z = 0; z < static_cast<ThemeId>(themes_.size()); ++z) {
+    if (themes_[z].merged_into < 0) out.push_back(z);
+  }
+  return out;
+}
+
+int64_t ThemeClusterer::DocumentsIn(ThemeId theme) const {
+  if (theme < 0 || theme >= static_cast<ThemeId>(themes_.size())) return 0;
+  return themes_[theme].documents;
 }
 
 double ThemeClusterer::Closeness(ThemeId theme, const TermCounts& doc) const {

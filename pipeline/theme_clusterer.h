@@ -9,10 +9,20 @@
 // is larger (m_z documents and n_z term occurrences in z, n_zw occurrences of w in z, D
 // documents so far, V terms so far). Ties go to the lowest theme id. Candidates come from an
 // inverted index term -> themes, so only themes sharing a term with d are scored.
+//
+// Manual tags: a tagged document joins the theme of its tag (created on first use, never
+// merged away) and its terms teach that theme, so later untagged documents like it join.
+// Merging: every merge_interval documents, each theme changed since the last check is
+// compared (cosine of term counts) with the themes sharing its terms; a pair at or above
+// merge_threshold becomes one theme. The survivor is the tagged one, else the larger, else
+// the older; the other id resolves to it forever and is never reused.
+// Bounded memory: a theme keeps at most max_terms_per_theme term counts (the largest; ties
+// by term id); pruned occurrences still count in its total, so scores stay normalized.
 #ifndef FIELDLOOP_PIPELINE_THEME_CLUSTERER_H_
 #define FIELDLOOP_PIPELINE_THEME_CLUSTERER_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,6 +43,19 @@ struct ClustererOptions {
   // terms to be kept apart, so more, purer themes.
   // Default: 0.02 (measured on ../shared/datasets; docs/clustering.md).
   double beta = 0.02;
+  // Documents between two merge checks; 0 disables merging.
+  // Default: 1000.
+  int64_t merge_interval = 1000;
+  // Cosine of term counts at or above which two themes merge.
+  // Default: 0.8.
+  double merge_threshold = 0.8;
+  // Most term counts kept per theme.
+  // Default: 1000.
+  size_t max_terms_per_theme = 1000;
+  // Half-life, in documents, of a theme's pull: a theme that has not grown for h
+  // documents weighs as if it had half its documents. 0 disables fading.
+  // Default: 0.
+  double fade_half_life = 0;
 };
 
 // One document as term ids with their counts, terms sorted by id.
@@ -49,8 +72,29 @@ class ThemeClusterer {
   static TermCounts Count(const std::vector<TermId>& terms);
 
   // Assigns `doc` to a theme (existing or new) and updates the theme's statistics. An
-  // empty document goes to no theme: returns -1 and changes nothing.
+  // empty document goes to no theme: returns -1 and changes nothing. May merge themes
+  // afterwards (see merges()).
   ThemeId Assign(const TermCounts& doc);
+
+  // Assigns `doc` to the theme of manual tag `tag` (created on first use) and updates its
+  // statistics, even when `doc` is empty. Returns the theme.
+  ThemeId AssignTagged(const TermCounts& doc, const std::string& tag);
+
+  // The live theme `id` resolves to: itself, or the survivor of the merges it went
+  // through. -1 for an id never given.
+  ThemeId Resolve(ThemeId id) const;
+
+  // Merges so far, in order: (merged away, survivor).
+  const std::vector<std::pair<ThemeId, ThemeId>>& merges() const { return merges_; }
+
+  // The manual tag of `theme`, empty when it has none.
+  const std::string& TagOf(ThemeId theme) const;
+
+  // Ids of the live themes, ascending.
+  std::vector<ThemeId> LiveThemes() const;
+
+  // Documents in `theme` (0 for merged-away or unknown ids).
+  int64_t DocumentsIn(ThemeId theme) const;
 
   // Cosine between `doc` and the term counts of `theme` (0 for an unknown theme).
   double Closeness(ThemeId theme, const TermCounts& doc) const;
@@ -70,7 +114,19 @@ class ThemeClusterer {
     int64_t documents = 0;
     int64_t words = 0;
     absl::flat_hash_map<TermId, int64_t> term_counts;
+    std::string tag;
+    ThemeId merged_into = -1;  // Set when merged away.
+    bool dirty = false;        // Changed since the last merge check.
+    int64_t last_grown = 0;    // documents_ when a document last joined.
   };
+
+  ThemeId NewTheme();
+  void AddTo(ThemeId id, const TermCounts& doc);
+  void Prune(ThemeId id);
+  void AfterDocument();  // Runs the merge check every merge_interval documents.
+  void MergeCheck();
+  double Cosine(const Theme& a, const Theme& b) const;
+  void Merge(ThemeId from, ThemeId into);
 
   double NewThemeScore(const TermCounts& doc, double vocab_beta) const;
   double ThemeScore(const Theme& theme, const TermCounts& doc, double vocab_beta) const;
@@ -83,6 +139,9 @@ class ThemeClusterer {
   std::vector<std::vector<ThemeId>> postings_;  // TermId -> themes holding the term.
   int64_t documents_ = 0;
   size_t live_themes_ = 0;
+  int64_t since_merge_check_ = 0;
+  std::vector<std::pair<ThemeId, ThemeId>> merges_;
+  std::map<std::string, ThemeId> tags_;
 };
 
 }  // namespace fieldloop::pipeline

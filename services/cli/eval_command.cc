@@ -56,6 +56,10 @@ int RunEval(const EvalOptions& options, std::FILE* out, std::FILE* err) {
   pipeline::ClustererOptions cluster_options;
   if (options.alpha) cluster_options.alpha = *options.alpha;
   if (options.beta) cluster_options.beta = *options.beta;
+  if (options.merge_threshold) cluster_options.merge_threshold = *options.merge_threshold;
+  if (options.merge_interval) cluster_options.merge_interval = *options.merge_interval;
+  if (options.max_terms) cluster_options.max_terms_per_theme = *options.max_terms;
+  if (options.fade) cluster_options.fade_half_life = *options.fade;
 
   const auto start = std::chrono::steady_clock::now();
   pipeline::TextNormalizer normalizer(norm_options);

@@ -16,6 +16,10 @@ struct EvalOptions {
   std::optional<double> alpha;
   std::optional<double> beta;
   std::optional<bool> bigrams;
+  std::optional<double> merge_threshold;
+  std::optional<int64_t> merge_interval;
+  std::optional<int64_t> max_terms;
+  std::optional<double> fade;
 };
 
 // Returns 0 on success, 1 on a usage or file error (message on `err`).

@@ -31,7 +31,8 @@ constexpr char kUsage[] =
     "      Lines file ({\"id\",\"text\",\"label\"} per line, in stream order) and prints\n"
     "      NMI, ARI, purity, the number of themes and documents/s (--json: one object with\n"
     "      keys nmi, ari, purity, themes, docs, docs_per_s). For experiments only:\n"
-    "      --alpha X, --beta X, --bigrams / --nobigrams override the defaults.\n"
+    "      --alpha X, --beta X, --bigrams / --nobigrams, --merge_threshold X,\n"
+    "      --merge_interval N, --max_terms N, --fade_half_life N override the defaults.\n"
     "  help\n"
     "      Prints this text.\n";
 
@@ -102,6 +103,24 @@ int Eval(const std::vector<std::string>& args) {
         return 1;
       }
       (alpha ? options.alpha : options.beta) = v;
+    } else if (const bool merge = TakeFlag(args, i, "merge_threshold", &value);
+               merge || TakeFlag(args, i, "fade_half_life", &value)) {
+      double v;
+      if (!absl::SimpleAtod(value, &v) || v < 0) {
+        std::fprintf(stderr, "fieldloop eval: --%s needs a number >= 0\n",
+                     merge ? "merge_threshold" : "fade_half_life");
+        return 1;
+      }
+      (merge ? options.merge_threshold : options.fade) = v;
+    } else if (const bool interval = TakeFlag(args, i, "merge_interval", &value);
+               interval || TakeFlag(args, i, "max_terms", &value)) {
+      int64_t v;
+      if (!absl::SimpleAtoi(value, &v) || v < 0) {
+        std::fprintf(stderr, "fieldloop eval: --%s needs a whole number\n",
+                     interval ? "merge_interval" : "max_terms");
+        return 1;
+      }
+      (interval ? options.merge_interval : options.max_terms) = v;
     } else if (absl::StartsWith(args[i], "--")) {
       std::fprintf(stderr, "fieldloop eval: unknown flag %s\n\n%s", args[i].c_str(), kUsage);
       return 1;

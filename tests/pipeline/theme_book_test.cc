@@ -76,11 +76,17 @@ TEST_F(ThemeBookTest, KeepsTheFiveClosestQuotesNotTheFirstFive) {
 
 TEST_F(ThemeBookTest, WinLossFiguresCountEachDealOnce) {
   ThemeBook book;
-  DocumentFacts lost{.from_win_loss = true, .outcome = "lost", .deal_id = "d1", .amount = 100,
+  DocumentFacts lost{.from_win_loss = true,
+                     .outcome = "lost",
+                     .deal_id = "d1",
+                     .amount = 100,
                      .competitors = {"Acme CRM"}};
   book.Add(0, lost, {}, 0.5);
   book.Add(0, lost, {}, 0.5);  // Second objection of the same deal.
-  DocumentFacts won{.from_win_loss = true, .outcome = "won", .deal_id = "d2", .amount = 50,
+  DocumentFacts won{.from_win_loss = true,
+                    .outcome = "won",
+                    .deal_id = "d2",
+                    .amount = 50,
                     .competitors = {"Acme CRM", "Globex"}};
   book.Add(0, won, {}, 0.5);
   ThemeSummary s = book.Summarize(0, clusterer_);

@@ -65,3 +65,87 @@ TEST(ThemeClusterer, MoreNewThemeWeightGivesAtLeastAsManyThemes) {
 
 }  // namespace
 }  // namespace fieldloop::pipeline
+
+namespace fieldloop::pipeline {
+namespace {
+
+ThemeId AddTagged(ThemeClusterer& c, const std::string& words, const std::string& tag) {
+  std::vector<TermId> ids;
+  for (absl::string_view w : absl::StrSplit(words, ' ', absl::SkipEmpty()))
+    ids.push_back(c.Intern(w));
+  return c.AssignTagged(ThemeClusterer::Count(ids), tag);
+}
+
+TEST(ThemeClusterer, ManualTagCreatesAThemeThatTeachesLaterTexts) {
+  ThemeClusterer c;
+  const ThemeId tagged = AddTagged(c, "monthly billing invoice", "billing-terms");
+  EXPECT_EQ(c.TagOf(tagged), "billing-terms");
+  EXPECT_EQ(AddTagged(c, "annual contract", "billing-terms"), tagged);  // Same tag, same theme.
+  EXPECT_EQ(Add(c, "monthly billing please"), tagged);                  // Learned from tags.
+  EXPECT_NE(Add(c, "soc2 report security"), tagged);
+}
+
+TEST(ThemeClusterer, NearDuplicateThemesMergeAndOldIdsResolve) {
+  // Two themes with the same terms arise when a tagged theme and an untagged one grow on
+  // the same words; the merge check joins them into the tagged one.
+  ThemeClusterer c(ClustererOptions{.merge_interval = 4, .merge_threshold = 0.8});
+  const ThemeId untagged = Add(c, "price high discount");
+  Add(c, "price high discount");
+  const ThemeId tagged = AddTagged(c, "price high discount", "pricing");
+  ASSERT_NE(untagged, tagged);
+  EXPECT_EQ(c.num_themes(), 2u);
+  const ThemeId security = Add(c, "soc2 security review");  // Fourth document: merge check.
+  EXPECT_EQ(c.num_themes(), 2u);                            // pricing + security.
+  EXPECT_EQ(c.Resolve(untagged), tagged);
+  EXPECT_EQ(c.Resolve(tagged), tagged);
+  ASSERT_EQ(c.merges().size(), 1u);
+  EXPECT_EQ(c.merges()[0], std::make_pair(untagged, tagged));
+  EXPECT_EQ(c.DocumentsIn(tagged), 3);
+  EXPECT_EQ(c.DocumentsIn(untagged), 0);
+  // Ids are never reused: the next new theme gets a fresh id.
+  const ThemeId fresh = Add(c, "hubspot integration missing");
+  EXPECT_GT(fresh, tagged);
+  EXPECT_EQ(c.Resolve(999), -1);
+  EXPECT_EQ(c.LiveThemes(), (std::vector<ThemeId>{tagged, security, fresh}));
+}
+
+TEST(ThemeClusterer, TwoTaggedThemesNeverMerge) {
+  ThemeClusterer c(ClustererOptions{.merge_interval = 1, .merge_threshold = 0.1});
+  const ThemeId a = AddTagged(c, "price high", "a");
+  const ThemeId b = AddTagged(c, "price high", "b");
+  Add(c, "other words entirely");
+  EXPECT_EQ(c.Resolve(a), a);
+  EXPECT_EQ(c.Resolve(b), b);
+}
+
+TEST(ThemeClusterer, TermStatisticsPerThemeAreBounded) {
+  ThemeClusterer c(ClustererOptions{.alpha = 1e-9, .merge_interval = 0, .max_terms_per_theme = 8});
+  // One theme (alpha ~ 0 keeps everything together) fed 200 distinct terms.
+  std::string words = "common";
+  for (int i = 0; i < 200; ++i) {
+    Add(c, "common shared w" + std::to_string(i));
+  }
+  ASSERT_EQ(c.num_themes(), 1u);
+  // The kept terms are the most frequent ones.
+  std::vector<std::pair<std::string, double>> top = c.TopTerms(0, 100);
+  EXPECT_LE(top.size(), 8u);
+  ASSERT_GE(top.size(), 2u);
+  EXPECT_TRUE((top[0].first == "common" && top[1].first == "shared") ||
+              (top[0].first == "shared" && top[1].first == "common"));
+}
+
+TEST(ThemeClusterer, FadingLetsANewTopicLeaveAnOldBigTheme) {
+  // Without fading, a big old theme attracts a text sharing one common word; with a short
+  // half-life it has faded by then.
+  auto run = [](double half_life) {
+    ThemeClusterer c(ClustererOptions{.merge_interval = 0, .fade_half_life = half_life});
+    for (int i = 0; i < 50; ++i) Add(c, "storm weather florida cold");
+    for (int i = 0; i < 50; ++i) Add(c, "election vote senate count");
+    return Add(c, "storm weather florida documentary");
+  };
+  EXPECT_EQ(run(0), 0);
+  EXPECT_NE(run(5), 0);
+}
+
+}  // namespace
+}  // namespace fieldloop::pipeline
