@@ -43,7 +43,7 @@ void ThemeBook::Add(ThemeId theme, const DocumentFacts& facts, const std::vector
     for (const std::string& c : facts.competitors) ++s.competitors[c];
     if (!facts.deal_id.empty() && !e.deals_seen.count(facts.deal_id)) {
       const bool lost = facts.outcome == "lost";
-      e.deals_seen[facts.deal_id] = lost;
+      e.deals_seen[facts.deal_id] = {lost, facts.outcome == "won", facts.amount};
       if (lost) {
         ++s.lost_deals;
         s.amount_at_stake += facts.amount;
@@ -89,6 +89,134 @@ ThemeSummary ThemeBook::Summarize(ThemeId theme, const ThemeClusterer& clusterer
   }
   s.label = label.empty() ? absl::StrCat("theme ", theme) : absl::StrJoin(label, " / ");
   return s;
+}
+
+namespace {
+
+void AddCounts(const std::map<std::string, int64_t>& from, std::map<std::string, int64_t>* into) {
+  for (const auto& [k, v] : from) (*into)[k] += v;
+}
+
+void ToNamed(const std::map<std::string, int64_t>& from,
+             google::protobuf::RepeatedPtrField<state::NamedCount>* out) {
+  for (const auto& [k, v] : from) {
+    auto* n = out->Add();
+    n->set_name(k);
+    n->set_count(v);
+  }
+}
+
+void FromNamed(const google::protobuf::RepeatedPtrField<state::NamedCount>& in,
+               std::map<std::string, int64_t>* out) {
+  out->clear();
+  for (const auto& n : in) (*out)[n.name()] = n.count();
+}
+
+}  // namespace
+
+void ThemeBook::Merge(ThemeId from, ThemeId into) {
+  auto it = themes_.find(from);
+  if (it == themes_.end()) return;
+  Entry src = std::move(it->second);
+  themes_.erase(it);
+  Entry& dst = themes_[into];
+  ThemeSummary& d = dst.summary;
+  const ThemeSummary& s = src.summary;
+  d.id = into;
+  if (d.mentions == 0 || (s.mentions > 0 && s.first_seen < d.first_seen))
+    d.first_seen = s.first_seen;
+  d.last_seen = std::max(d.last_seen, s.last_seen);
+  d.mentions += s.mentions;
+  AddCounts(s.by_region, &d.by_region);
+  AddCounts(s.by_segment, &d.by_segment);
+  AddCounts(s.by_source, &d.by_source);
+  AddCounts(s.by_quarter, &d.by_quarter);
+  AddCounts(s.competitors, &d.competitors);
+  d.objections += s.objections;
+  // Quotes: the closest of both, ties to the survivor's (stable merge).
+  std::vector<Quote> quotes = d.quotes;
+  quotes.insert(quotes.end(), s.quotes.begin(), s.quotes.end());
+  std::stable_sort(quotes.begin(), quotes.end(),
+                   [](const Quote& a, const Quote& b) { return a.closeness > b.closeness; });
+  if (quotes.size() > kMaxQuotes) quotes.resize(kMaxQuotes);
+  d.quotes = std::move(quotes);
+  for (const auto& [deal, info] : src.deals_seen) dst.deals_seen.try_emplace(deal, info);
+  // Recount from the deals: a deal in both themes counts once.
+  d.lost_deals = d.won_deals = 0;
+  d.amount_at_stake = 0;
+  for (const auto& [deal, info] : dst.deals_seen) {
+    if (info.lost) {
+      ++d.lost_deals;
+      d.amount_at_stake += info.amount;
+    }
+    if (info.won) ++d.won_deals;
+  }
+}
+
+void ThemeBook::ExportTheme(ThemeId theme, state::BookState* out) const {
+  auto it = themes_.find(theme);
+  if (it == themes_.end()) return;
+  const ThemeSummary& s = it->second.summary;
+  out->set_mentions(s.mentions);
+  ToNamed(s.by_region, out->mutable_by_region());
+  ToNamed(s.by_segment, out->mutable_by_segment());
+  ToNamed(s.by_source, out->mutable_by_source());
+  ToNamed(s.by_quarter, out->mutable_by_quarter());
+  out->set_first_seen(s.first_seen);
+  out->set_last_seen(s.last_seen);
+  for (const Quote& q : s.quotes) {
+    auto* qs = out->add_quotes();
+    qs->set_record_id(q.record_id);
+    qs->set_text(q.text);
+    qs->set_closeness(q.closeness);
+  }
+  out->set_objections(s.objections);
+  out->set_lost_deals(s.lost_deals);
+  out->set_won_deals(s.won_deals);
+  out->set_amount_at_stake(s.amount_at_stake);
+  ToNamed(s.competitors, out->mutable_competitors());
+  for (const auto& [deal, info] : it->second.deals_seen) {
+    auto* d = out->add_deals();
+    d->set_deal_id(deal);
+    d->set_lost(info.lost);
+    d->set_won(info.won);
+    d->set_amount(info.amount);
+  }
+}
+
+void ThemeBook::ImportTheme(ThemeId theme, const state::BookState& in) {
+  if (in.mentions() == 0 && in.quotes_size() == 0) return;
+  Entry& e = themes_[theme];
+  ThemeSummary& s = e.summary;
+  s.id = theme;
+  s.mentions = in.mentions();
+  FromNamed(in.by_region(), &s.by_region);
+  FromNamed(in.by_segment(), &s.by_segment);
+  FromNamed(in.by_source(), &s.by_source);
+  FromNamed(in.by_quarter(), &s.by_quarter);
+  s.first_seen = in.first_seen();
+  s.last_seen = in.last_seen();
+  s.quotes.clear();
+  for (const auto& q : in.quotes())
+    s.quotes.push_back(Quote{q.record_id(), q.text(), q.closeness()});
+  s.objections = in.objections();
+  s.lost_deals = in.lost_deals();
+  s.won_deals = in.won_deals();
+  s.amount_at_stake = in.amount_at_stake();
+  FromNamed(in.competitors(), &s.competitors);
+  e.deals_seen.clear();
+  for (const auto& d : in.deals()) e.deals_seen[d.deal_id()] = {d.lost(), d.won(), d.amount()};
+}
+
+void ThemeBook::ExportSurfaces(const std::string& stem, state::TermState* out) const {
+  auto it = surfaces_.find(stem);
+  if (it == surfaces_.end()) return;
+  ToNamed(it->second, out->mutable_surfaces());
+}
+
+void ThemeBook::ImportSurfaces(const state::TermState& in) {
+  if (in.surfaces_size() == 0) return;
+  FromNamed(in.surfaces(), &surfaces_[in.stem()]);
 }
 
 }  // namespace fieldloop::pipeline

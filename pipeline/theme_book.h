@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "pipeline/text_normalizer.h"
 #include "pipeline/theme_clusterer.h"
+#include "pipeline/theme_state.pb.h"
 
 namespace fieldloop::pipeline {
 
@@ -25,6 +26,7 @@ struct DocumentFacts {
   std::string source;  // "call", "ride_along", "enablement_session", "other", "win_loss".
   int64_t unix_seconds = 0;
   // Win/loss facts when the document is an objection of a win/loss note.
+  bool from_transcript = false;  // A sentence of a call transcript.
   bool from_win_loss = false;
   std::string outcome;  // "won", "lost", "no_decision".
   std::string deal_id;
@@ -69,14 +71,29 @@ class ThemeBook {
   // (id -1) for an unknown theme.
   ThemeSummary Summarize(ThemeId theme, const ThemeClusterer& clusterer) const;
 
+  // Folds the entry of `from` into `into` (after the clusterer merged them): counts add
+  // up, the closest quotes of both are kept, deals are counted once.
+  void Merge(ThemeId from, ThemeId into);
+
+  // State for storage (see ThemeClusterer): per theme, and the surface forms per stem.
+  void ExportTheme(ThemeId theme, state::BookState* out) const;
+  void ImportTheme(ThemeId theme, const state::BookState& in);
+  void ExportSurfaces(const std::string& stem, state::TermState* out) const;
+  void ImportSurfaces(const state::TermState& in);
+
   // The most frequent surface form of `stem` ("pricing" for "price"), `stem` itself when
   // never seen. Ties go to the alphabetically first form.
   std::string DisplayForm(const std::string& stem) const;
 
  private:
   struct Entry {
-    ThemeSummary summary;                    // Everything but label and terms.
-    std::map<std::string, bool> deals_seen;  // deal_id -> counted as lost.
+    ThemeSummary summary;  // Everything but label and terms.
+    struct Deal {
+      bool lost = false;
+      bool won = false;
+      double amount = 0;
+    };
+    std::map<std::string, Deal> deals_seen;  // deal_id -> outcome and amount.
   };
   std::map<ThemeId, Entry> themes_;
   absl::flat_hash_map<std::string, std::map<std::string, int64_t>> surfaces_;  // stem -> form -> n

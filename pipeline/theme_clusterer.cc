@@ -13,6 +13,7 @@ TermId ThemeClusterer::Intern(absl::string_view stem) {
     postings_.emplace_back();
     stems_.emplace_back(stem);
     term_total_.push_back(0);
+    term_changed_.push_back(false);
   }
   return it->second;
 }
@@ -117,9 +118,14 @@ void ThemeClusterer::AddTo(ThemeId id, const TermCounts& doc) {
   Theme& theme = themes_[id];
   ++theme.documents;
   theme.dirty = true;
+  theme.changed = true;
   theme.last_grown = documents_ + 1;
   for (const auto& [term, count] : doc) {
     term_total_[term] += count;
+    if (!term_changed_[term]) {
+      term_changed_[term] = true;
+      changed_terms_.push_back(term);
+    }
     auto [it, inserted] = theme.term_counts.try_emplace(term, 0);
     if (inserted) postings_[term].push_back(id);
     it->second += count;
@@ -147,15 +153,17 @@ void ThemeClusterer::Prune(ThemeId id) {
 double ThemeClusterer::Cosine(const Theme& a, const Theme& b) const {
   const Theme& small = a.term_counts.size() <= b.term_counts.size() ? a : b;
   const Theme& large = &small == &a ? b : a;
-  double dot = 0, na = 0, nb = 0;
+  // Integer sums: exact whatever the (per-process) iteration order of the hash maps, so
+  // the result is the same after a restart.
+  int64_t dot = 0, na = 0, nb = 0;
   for (const auto& [term, n] : small.term_counts) {
     auto it = large.term_counts.find(term);
-    if (it != large.term_counts.end()) dot += static_cast<double>(n) * it->second;
+    if (it != large.term_counts.end()) dot += n * it->second;
   }
   if (dot == 0) return 0;
-  for (const auto& [term, n] : a.term_counts) na += static_cast<double>(n) * n;
-  for (const auto& [term, n] : b.term_counts) nb += static_cast<double>(n) * n;
-  return dot / std::sqrt(na * nb);
+  for (const auto& [term, n] : a.term_counts) na += n * n;
+  for (const auto& [term, n] : b.term_counts) nb += n * n;
+  return static_cast<double>(dot) / std::sqrt(static_cast<double>(na) * static_cast<double>(nb));
 }
 
 void ThemeClusterer::MergeCheck() {
@@ -193,6 +201,8 @@ void ThemeClusterer::Merge(ThemeId from, ThemeId into) {
   dst.documents += src.documents;
   dst.words += src.words;
   dst.dirty = true;
+  dst.changed = true;
+  src.changed = true;
   for (const auto& [term, n] : src.term_counts) {
     auto& p = postings_[term];
     p.erase(std::remove(p.begin(), p.end(), from), p.end());
@@ -224,7 +234,7 @@ const std::string& ThemeClusterer::TagOf(ThemeId theme) const {
 std::vector<ThemeId> ThemeClusterer::LiveThemes() const {
   std::vector<ThemeId> out;
   for (ThemeId z = 0; z < static_cast<ThemeId>(themes_.size()); ++z) {
-    if (themes_[z].merged_into < 0) out.push_back(z);
+    if (themes_[z].merged_into == -1) out.push_back(z);
   }
   return out;
 }
@@ -237,29 +247,132 @@ int64_t ThemeClusterer::DocumentsIn(ThemeId theme) const {
 double ThemeClusterer::Closeness(ThemeId theme, const TermCounts& doc) const {
   if (theme < 0 || theme >= static_cast<ThemeId>(themes_.size())) return 0;
   const Theme& t = themes_[theme];
-  double dot = 0, doc_norm = 0, theme_norm = 0;
+  int64_t dot = 0, doc_norm = 0, theme_norm = 0;  // Integer sums: order-independent.
   for (const auto& [term, count] : doc) {
-    doc_norm += static_cast<double>(count) * count;
+    doc_norm += static_cast<int64_t>(count) * count;
     auto it = t.term_counts.find(term);
-    if (it != t.term_counts.end()) dot += static_cast<double>(count) * it->second;
+    if (it != t.term_counts.end()) dot += count * it->second;
   }
-  for (const auto& [term, n] : t.term_counts) theme_norm += static_cast<double>(n) * n;
+  for (const auto& [term, n] : t.term_counts) theme_norm += n * n;
   if (dot == 0) return 0;
-  return dot / std::sqrt(doc_norm * theme_norm);
+  return static_cast<double>(dot) /
+         std::sqrt(static_cast<double>(doc_norm) * static_cast<double>(theme_norm));
 }
 
 std::vector<std::pair<std::string, double>> ThemeClusterer::TopTerms(ThemeId theme,
                                                                      size_t k) const {
   std::vector<std::pair<std::string, double>> out;
   if (theme < 0 || theme >= static_cast<ThemeId>(themes_.size())) return out;
-  for (const auto& [term, n] : themes_[theme].term_counts) {
-    out.emplace_back(stems_[term], static_cast<double>(n) * n / term_total_[term]);
+  const Theme& t = themes_[theme];
+  double all = 0;
+  for (int64_t total : term_total_) all += static_cast<double>(total);
+  const int64_t floor = std::max<int64_t>(2, t.documents / 10);
+  for (const auto& [term, n] : t.term_counts) {
+    double w = static_cast<double>(n) *
+               std::log(1 + static_cast<double>(n) * all /
+                                (static_cast<double>(std::max<int64_t>(t.words, 1)) *
+                                 static_cast<double>(term_total_[term])));
+    if (n < floor) w -= 1e9;  // After every frequent term; order among them is kept.
+    out.emplace_back(stems_[term], w);
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     return a.second != b.second ? a.second > b.second : a.first < b.first;
   });
   if (out.size() > k) out.resize(k);
   return out;
+}
+
+void ThemeClusterer::TakeChanged(std::vector<ThemeId>* themes, std::vector<TermId>* terms) {
+  themes->clear();
+  for (ThemeId z = 0; z < static_cast<ThemeId>(themes_.size()); ++z) {
+    if (themes_[z].changed) {
+      themes_[z].changed = false;
+      themes->push_back(z);
+    }
+  }
+  std::sort(changed_terms_.begin(), changed_terms_.end());
+  *terms = std::move(changed_terms_);
+  changed_terms_.clear();
+  for (TermId t : *terms) term_changed_[t] = false;
+}
+
+void ThemeClusterer::ExportTheme(ThemeId id, state::ThemeState* out) const {
+  const Theme& t = themes_[id];
+  out->set_id(id);
+  out->set_documents(t.documents);
+  out->set_words(t.words);
+  std::vector<std::pair<TermId, int64_t>> terms(t.term_counts.begin(), t.term_counts.end());
+  std::sort(terms.begin(), terms.end());
+  for (const auto& [term, n] : terms) {
+    auto* tc = out->add_terms();
+    tc->set_term(term);
+    tc->set_count(n);
+  }
+  out->set_tag(t.tag);
+  out->set_merged_into(t.merged_into);
+  out->set_last_grown(t.last_grown);
+  out->set_merge_dirty(t.dirty);
+}
+
+void ThemeClusterer::ExportTerm(TermId term, state::TermState* out) const {
+  out->set_term(term);
+  out->set_stem(stems_[term]);
+  out->set_total(term_total_[term]);
+}
+
+void ThemeClusterer::ExportGlobals(state::ClustererGlobals* out) const {
+  out->set_documents(documents_);
+  out->set_since_merge_check(since_merge_check_);
+  out->set_themes_allocated(static_cast<int64_t>(themes_.size()));
+  out->set_terms_allocated(static_cast<int32_t>(stems_.size()));
+  out->clear_merges();
+  for (const auto& [from, into] : merges_) {
+    auto* m = out->add_merges();
+    m->set_from(from);
+    m->set_into(into);
+  }
+}
+
+void ThemeClusterer::ImportGlobals(const state::ClustererGlobals& in) {
+  documents_ = in.documents();
+  since_merge_check_ = in.since_merge_check();
+  themes_.assign(static_cast<size_t>(in.themes_allocated()), Theme());
+  for (Theme& t : themes_) t.merged_into = -2;  // Placeholder until imported.
+  stems_.assign(static_cast<size_t>(in.terms_allocated()), std::string());
+  term_total_.assign(stems_.size(), 0);
+  term_changed_.assign(stems_.size(), false);
+  postings_.assign(stems_.size(), {});
+  merges_.clear();
+  for (const auto& m : in.merges()) merges_.emplace_back(m.from(), m.into());
+  live_themes_ = 0;
+}
+
+void ThemeClusterer::ImportTerm(const state::TermState& in) {
+  const TermId id = in.term();
+  if (id < 0 || id >= static_cast<TermId>(stems_.size())) return;
+  stems_[id] = in.stem();
+  term_total_[id] = in.total();
+  vocabulary_[in.stem()] = id;
+}
+
+void ThemeClusterer::ImportTheme(const state::ThemeState& in) {
+  const ThemeId id = in.id();
+  if (id < 0 || id >= static_cast<ThemeId>(themes_.size())) return;
+  Theme& t = themes_[id];
+  t = Theme();
+  t.documents = in.documents();
+  t.words = in.words();
+  for (const auto& tc : in.terms()) {
+    if (tc.term() < 0 || tc.term() >= static_cast<TermId>(postings_.size())) continue;
+    t.term_counts[tc.term()] = tc.count();
+    postings_[tc.term()].push_back(id);
+  }
+  t.tag = in.tag();
+  if (!t.tag.empty()) tags_[t.tag] = id;
+  t.merged_into = in.merged_into();
+  t.last_grown = in.last_grown();
+  t.dirty = in.merge_dirty();
+  if (t.merged_into < 0) ++live_themes_;
 }
 
 }  // namespace fieldloop::pipeline

@@ -29,6 +29,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
+#include "pipeline/theme_state.pb.h"
 
 namespace fieldloop::pipeline {
 
@@ -96,13 +97,28 @@ class ThemeClusterer {
   // Documents in `theme` (0 for merged-away or unknown ids).
   int64_t DocumentsIn(ThemeId theme) const;
 
+  // State for storage. TakeChanged moves out the themes and terms changed since the last
+  // call (ascending); Export* write their state; Import* restore it into a fresh clusterer
+  // (globals first, then terms and themes in any order), which then behaves exactly as the
+  // one exported.
+  void TakeChanged(std::vector<ThemeId>* themes, std::vector<TermId>* terms);
+  void ExportTheme(ThemeId theme, state::ThemeState* out) const;
+  void ExportTerm(TermId term, state::TermState* out) const;
+  void ExportGlobals(state::ClustererGlobals* out) const;
+  void ImportGlobals(const state::ClustererGlobals& in);
+  void ImportTerm(const state::TermState& in);
+  void ImportTheme(const state::ThemeState& in);
+  const std::string& StemOf(TermId term) const { return stems_[term]; }
+
   // Cosine between `doc` and the term counts of `theme` (0 for an unknown theme).
   double Closeness(ThemeId theme, const TermCounts& doc) const;
 
   // The `k` most distinctive stems of `theme`, best first (ties by stem), weighted
-  // n_zw * (n_zw / n_w): frequent in the theme and mostly found there (n_w: occurrences of
-  // w in all documents). IDF would punish the very term that defines a large theme.
-  // Empty for an unknown theme.
+  // n_zw * log(1 + n_zw N / (n_z n_w)): frequent in the theme and more frequent there than
+  // elsewhere (n_w: occurrences of w in all documents, N: all occurrences). Terms seen in
+  // fewer than max(2, 10% of the theme's documents) of its occurrences come after the
+  // others, so a one-off word never labels a theme. IDF alone would punish the very term
+  // that defines a large theme. Empty for an unknown theme.
   std::vector<std::pair<std::string, double>> TopTerms(ThemeId theme, size_t k) const;
 
   // Number of live themes.
@@ -118,6 +134,7 @@ class ThemeClusterer {
     ThemeId merged_into = -1;  // Set when merged away.
     bool dirty = false;        // Changed since the last merge check.
     int64_t last_grown = 0;    // documents_ when a document last joined.
+    bool changed = false;      // Changed since the last TakeChanged.
   };
 
   ThemeId NewTheme();
@@ -142,6 +159,8 @@ class ThemeClusterer {
   int64_t since_merge_check_ = 0;
   std::vector<std::pair<ThemeId, ThemeId>> merges_;
   std::map<std::string, ThemeId> tags_;
+  std::vector<TermId> changed_terms_;
+  std::vector<bool> term_changed_;
 };
 
 }  // namespace fieldloop::pipeline

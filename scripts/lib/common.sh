@@ -58,6 +58,6 @@ fieldloop_bazel() {
   if [ -n "${CI:-}" ] || [ ! -t 1 ]; then
     flags+=(--show_progress_rate_limit=30)
   fi
-  # The linux-sandbox of Debian's Bazel prints its debug trace on stderr; drop those lines.
-  bazel "$cmd" "${flags[@]}" "$@" 2> >(grep --line-buffered -v 'linux-sandbox' >&2)
+  # The linux-sandbox of Debian's Bazel prints a debug trace on stderr; drop its lines only.
+  bazel "$cmd" "${flags[@]}" "$@" 2> >(grep --line-buffered -v -E '^[0-9.]+: src/main/tools/linux-sandbox' >&2)
 }

@@ -1,0 +1,204 @@
+#include "pipeline/theme_model.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+
+namespace fieldloop::pipeline {
+namespace {
+
+using fieldloop::v1::IngestRequest;
+
+const char* SourceName(fieldloop::v1::Source source) {
+  switch (source) {
+    case fieldloop::v1::SOURCE_CALL: return "call";
+    case fieldloop::v1::SOURCE_RIDE_ALONG: return "ride_along";
+    case fieldloop::v1::SOURCE_ENABLEMENT_SESSION: return "enablement_session";
+    default: return "other";
+  }
+}
+
+const char* OutcomeName(fieldloop::v1::Outcome outcome) {
+  switch (outcome) {
+    case fieldloop::v1::OUTCOME_WON: return "won";
+    case fieldloop::v1::OUTCOME_LOST: return "lost";
+    default: return "no_decision";
+  }
+}
+
+std::vector<std::string> Sentences(const std::string& text) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    cur.push_back(c);
+    const bool end = ((c == '.' || c == '!' || c == '?') &&
+                      (i + 1 == text.size() || text[i + 1] == ' ')) ||
+                     c == '\n';
+    if (end) {
+      if (!absl::StripAsciiWhitespace(cur).empty()) {
+        out.emplace_back(absl::StripAsciiWhitespace(cur));
+      }
+      cur.clear();
+    }
+  }
+  if (!absl::StripAsciiWhitespace(cur).empty()) out.emplace_back(absl::StripAsciiWhitespace(cur));
+  return out;
+}
+
+bool ReportsNeed(const std::string& sentence) {
+  const std::string folded = TextNormalizer::Fold(sentence);
+  for (const char* const* cue = kNeedCues; *cue != nullptr; ++cue) {
+    if (absl::StrContains(folded, *cue)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+const char* const kNeedCues[] = {
+    "they need", "they want", "they asked", "asked for", "asked about", "asked if",
+    "asked whether", "looking for", "wants", "needs", "concerned", "worried", "pushed back",
+    "objected", "complained", "requested", "requirement", "they mentioned", "buyer said",
+    "customer said", "they said", nullptr};
+
+std::vector<DocumentFacts> DocumentsOf(const IngestRequest& request) {
+  std::vector<DocumentFacts> docs;
+  switch (request.record_case()) {
+    case IngestRequest::kFeedbackEvent: {
+      const auto& e = request.feedback_event();
+      DocumentFacts f;
+      f.record_id = e.id();
+      f.text = e.text();
+      f.region = e.region();
+      f.segment = e.segment();
+      f.source = SourceName(e.source());
+      f.unix_seconds = e.occurred_at().seconds();
+      f.deal_id = e.has_deal_id() ? e.deal_id() : "";
+      docs.push_back(std::move(f));
+      break;
+    }
+    case IngestRequest::kCallTranscript: {
+      const auto& t = request.call_transcript();
+      for (const auto& u : t.utterances()) {
+        const bool buyer = u.speaker() == fieldloop::v1::SPEAKER_BUYER;
+        if (!buyer && u.speaker() != fieldloop::v1::SPEAKER_REP) continue;
+        for (std::string& sentence : Sentences(u.text())) {
+          if (!buyer && !ReportsNeed(sentence)) continue;
+          DocumentFacts f;
+          f.record_id = t.id();
+          f.text = std::move(sentence);
+          f.region = t.region();
+          f.segment = t.segment();
+          f.source = "call";
+          f.from_transcript = true;
+          f.unix_seconds = t.occurred_at().seconds();
+          f.deal_id = t.deal_id();
+          docs.push_back(std::move(f));
+        }
+      }
+      break;
+    }
+    case IngestRequest::kWinLossNote: {
+      const auto& w = request.win_loss_note();
+      for (const std::string& objection : w.objections()) {
+        DocumentFacts f;
+        f.record_id = w.id();
+        f.text = objection;
+        f.region = w.region();
+        f.segment = w.segment();
+        f.source = "win_loss";
+        f.unix_seconds = w.closed_at().seconds();
+        f.from_win_loss = true;
+        f.outcome = OutcomeName(w.outcome());
+        f.deal_id = w.deal_id();
+        f.amount = w.amount();
+        f.competitors.assign(w.competitors().begin(), w.competitors().end());
+        docs.push_back(std::move(f));
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  return docs;
+}
+
+ThemeModel::ThemeModel(ModelOptions options)
+    : normalizer_(options.normalizer), clusterer_(options.clusterer) {}
+
+ThemeId ThemeModel::AssignDocument(const DocumentFacts& facts, const std::string* tag) {
+  std::vector<Term> terms = normalizer_.Normalize(facts.text);
+  // Transcript sentences need three terms to be worth a theme (small talk such as "Sounds
+  // good." or "Loud and clear." has two at most); other texts one. A tagged text always
+  // joins its tag's theme.
+  if (tag == nullptr && terms.size() < (facts.from_transcript ? 3u : 1u)) return -1;
+  std::vector<TermId> ids;
+  ids.reserve(terms.size());
+  for (const Term& t : terms) ids.push_back(clusterer_.Intern(t.stem));
+  const TermCounts counts = ThemeClusterer::Count(ids);
+  const ThemeId theme = tag != nullptr ? clusterer_.AssignTagged(counts, *tag)
+                                       : clusterer_.Assign(counts);
+  if (theme < 0) return -1;
+  book_.Add(theme, facts, terms, clusterer_.Closeness(theme, counts));
+  // Book the merges the clusterer made meanwhile.
+  const auto& merges = clusterer_.merges();
+  for (; merges_booked_ < merges.size(); ++merges_booked_) {
+    book_.Merge(merges[merges_booked_].first, merges[merges_booked_].second);
+  }
+  return clusterer_.Resolve(theme);
+}
+
+std::vector<ThemeId> ThemeModel::Apply(const IngestRequest& request) {
+  std::vector<ThemeId> themes;
+  const std::string* tag = nullptr;
+  if (request.has_feedback_event() && request.feedback_event().has_theme_tag()) {
+    tag = &request.feedback_event().theme_tag();
+  }
+  for (const DocumentFacts& facts : DocumentsOf(request)) {
+    const ThemeId theme = AssignDocument(facts, tag);
+    if (theme >= 0) themes.push_back(theme);
+  }
+  return themes;
+}
+
+ThemeModel::Changes ThemeModel::TakeChanges() {
+  Changes changes;
+  std::vector<ThemeId> themes;
+  std::vector<TermId> terms;
+  clusterer_.TakeChanged(&themes, &terms);
+  for (ThemeId z : themes) {
+    state::ThemeState& s = changes.themes.emplace_back();
+    clusterer_.ExportTheme(z, &s);
+    book_.ExportTheme(z, s.mutable_book());
+  }
+  for (TermId t : terms) {
+    state::TermState& s = changes.terms.emplace_back();
+    clusterer_.ExportTerm(t, &s);
+    book_.ExportSurfaces(clusterer_.StemOf(t), &s);
+  }
+  clusterer_.ExportGlobals(&changes.globals);
+  return changes;
+}
+
+void ThemeModel::Import(const state::ClustererGlobals& globals,
+                        const std::vector<state::TermState>& terms,
+                        const std::vector<state::ThemeState>& themes) {
+  clusterer_.ImportGlobals(globals);
+  for (const auto& t : terms) {
+    clusterer_.ImportTerm(t);
+    book_.ImportSurfaces(t);
+  }
+  for (const auto& z : themes) {
+    clusterer_.ImportTheme(z);
+    book_.ImportTheme(z.id(), z.book());
+  }
+  merges_booked_ = clusterer_.merges().size();
+}
+
+std::vector<ThemeSummary> ThemeModel::Summaries() const {
+  std::vector<ThemeSummary> out;
+  for (ThemeId z : clusterer_.LiveThemes()) out.push_back(book_.Summarize(z, clusterer_));
+  return out;
+}
+
+}  // namespace fieldloop::pipeline

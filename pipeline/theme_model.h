@@ -1,0 +1,76 @@
+// ThemeModel: the theme state of one initiative. Turns stored records into documents,
+// assigns them to themes (ThemeClusterer) and books what is known about each theme
+// (ThemeBook). Pure and deterministic: the same records in the same order give the same
+// themes; exporting the state and importing it into a fresh model gives a model that
+// behaves exactly as the original.
+//
+// Which texts become documents (docs/clustering.md):
+// - FeedbackEvent: its text, one document (with theme_tag: the tag's theme).
+// - CallTranscript: split into sentences (on '.', '!', '?' followed by a space, and on line
+//   breaks); every buyer sentence is kept, and a rep sentence is kept when it reports a
+//   need (it contains one of kNeedCues, e.g. "they need", "asked for", "concerned").
+//   Sentences with fewer than three terms (small talk) are dropped.
+// - WinLossNote: each objection, one document carrying the deal's outcome, amount and
+//   competitors.
+// - ContentAsset, OnboardingMetric: no documents.
+#ifndef FIELDLOOP_PIPELINE_THEME_MODEL_H_
+#define FIELDLOOP_PIPELINE_THEME_MODEL_H_
+
+#include <string>
+#include <vector>
+
+#include "pipeline/text_normalizer.h"
+#include "pipeline/theme_book.h"
+#include "pipeline/theme_clusterer.h"
+#include "pipeline/theme_state.pb.h"
+#include "proto/fieldloop/v1/ingest.pb.h"
+
+namespace fieldloop::pipeline {
+
+struct ModelOptions {
+  NormalizerOptions normalizer;
+  ClustererOptions clusterer;
+};
+
+// Phrases that make a rep's transcript sentence a report of a buyer need (folded text).
+extern const char* const kNeedCues[];
+
+// The texts of `request` worth clustering, with the facts each carries.
+std::vector<DocumentFacts> DocumentsOf(const fieldloop::v1::IngestRequest& request);
+
+class ThemeModel {
+ public:
+  explicit ThemeModel(ModelOptions options = {});
+
+  // Applies one record; returns the themes its documents joined (may be empty).
+  std::vector<ThemeId> Apply(const fieldloop::v1::IngestRequest& request);
+
+  // State changed since the last call, for storage.
+  struct Changes {
+    std::vector<state::ThemeState> themes;
+    std::vector<state::TermState> terms;
+    state::ClustererGlobals globals;
+  };
+  Changes TakeChanges();
+
+  // Restores exported state into a fresh model: `globals` first, then all terms and themes.
+  void Import(const state::ClustererGlobals& globals, const std::vector<state::TermState>& terms,
+              const std::vector<state::ThemeState>& themes);
+
+  // Summaries of the live themes, ascending id.
+  std::vector<ThemeSummary> Summaries() const;
+
+  const ThemeClusterer& clusterer() const { return clusterer_; }
+
+ private:
+  ThemeId AssignDocument(const DocumentFacts& facts, const std::string* tag);
+
+  TextNormalizer normalizer_;
+  ThemeClusterer clusterer_;
+  ThemeBook book_;
+  size_t merges_booked_ = 0;
+};
+
+}  // namespace fieldloop::pipeline
+
+#endif  // FIELDLOOP_PIPELINE_THEME_MODEL_H_

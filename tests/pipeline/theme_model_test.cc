@@ -1,0 +1,160 @@
+#include "pipeline/theme_model.h"
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "tests/testing/subprocess.h"
+
+namespace fieldloop::pipeline {
+namespace {
+
+using fieldloop::v1::IngestRequest;
+
+std::vector<IngestRequest> LoadExample() {
+  std::vector<IngestRequest> out;
+  for (const char* name : {"feedback.jsonl", "win_loss.jsonl"}) {
+    std::ifstream in(testing::Runfile(std::string("examples/q3-push/") + name));
+    EXPECT_TRUE(in) << name;
+    std::string line;
+    while (std::getline(in, line)) {
+      IngestRequest r;
+      EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(line, &r).ok()) << line;
+      out.push_back(r);
+    }
+  }
+  return out;
+}
+
+// Everything a model would store, serialized deterministically, for comparison.
+std::string Snapshot(ThemeModel& model) {
+  ThemeModel::Changes c = model.TakeChanges();
+  std::string out;
+  for (const auto& t : c.themes) out += t.SerializeAsString();
+  for (const auto& t : c.terms) out += t.SerializeAsString();
+  return out + c.globals.SerializeAsString();
+}
+
+TEST(ThemeModel, ExampleInitiativeGivesReadableThemes) {
+  ThemeModel model;
+  for (const IngestRequest& r : LoadExample()) model.Apply(r);
+  std::vector<ThemeSummary> themes = model.Summaries();
+  ASSERT_GE(themes.size(), 5u);
+  int64_t mentions = 0;
+  for (const ThemeSummary& s : themes) {
+    mentions += s.mentions;
+    EXPECT_FALSE(s.label.empty());
+    EXPECT_LE(s.quotes.size(), ThemeBook::kMaxQuotes);
+  }
+  EXPECT_GT(mentions, 300);
+}
+
+TEST(ThemeModel, ExportImportRoundTripContinuesExactly) {
+  const std::vector<IngestRequest> records = LoadExample();
+  const size_t half = records.size() / 2;
+  ThemeModel straight;
+  ThemeModel first_half;
+  std::vector<state::ThemeState> themes;
+  std::vector<state::TermState> terms;
+  state::ClustererGlobals globals;
+  for (size_t i = 0; i < half; ++i) {
+    straight.Apply(records[i]);
+    first_half.Apply(records[i]);
+    // Export in several steps, as the applier does per batch; later states win.
+    if (i % 50 == 49 || i + 1 == half) {
+      ThemeModel::Changes c = first_half.TakeChanges();
+      for (auto& t : c.themes) themes.push_back(t);
+      for (auto& t : c.terms) terms.push_back(t);
+      globals = c.globals;
+    }
+  }
+  // Keep only the latest state per id, as a key-value store would.
+  std::map<int64_t, state::ThemeState> latest_themes;
+  for (auto& t : themes) latest_themes[t.id()] = t;
+  std::map<int32_t, state::TermState> latest_terms;
+  for (auto& t : terms) latest_terms[t.term()] = t;
+  std::vector<state::ThemeState> theme_list;
+  for (auto& [id, t] : latest_themes) theme_list.push_back(t);
+  std::vector<state::TermState> term_list;
+  for (auto& [id, t] : latest_terms) term_list.push_back(t);
+
+  ThemeModel restored;
+  restored.Import(globals, term_list, theme_list);
+  for (size_t i = half; i < records.size(); ++i) {
+    EXPECT_EQ(straight.Apply(records[i]), restored.Apply(records[i])) << "record " << i;
+  }
+  std::vector<ThemeSummary> a = straight.Summaries();
+  std::vector<ThemeSummary> b = restored.Summaries();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].id, b[i].id);
+    EXPECT_EQ(a[i].label, b[i].label);
+    EXPECT_EQ(a[i].mentions, b[i].mentions);
+    EXPECT_EQ(a[i].by_region, b[i].by_region);
+    EXPECT_EQ(a[i].quotes.size(), b[i].quotes.size());
+    EXPECT_EQ(a[i].lost_deals, b[i].lost_deals);
+  }
+}
+
+TEST(ThemeModel, SameRecordsInSameOrderGiveTheSameState) {
+  const std::vector<IngestRequest> records = LoadExample();
+  ThemeModel a, b;
+  for (const IngestRequest& r : records) {
+    a.Apply(r);
+    b.Apply(r);
+  }
+  EXPECT_EQ(Snapshot(a), Snapshot(b));
+}
+
+TEST(ThemeModel, TranscriptKeepsBuyerSentencesAndRepSentencesReportingANeed) {
+  IngestRequest r;
+  auto* t = r.mutable_call_transcript();
+  t->set_id("tr-1");
+  auto add = [&](fieldloop::v1::Speaker s, const std::string& text) {
+    auto* u = t->add_utterances();
+    u->set_speaker(s);
+    u->set_text(text);
+  };
+  add(fieldloop::v1::SPEAKER_REP, "Great to see you. How was the weekend?");
+  add(fieldloop::v1::SPEAKER_BUYER, "Fine. Your pricing is well above Acme CRM! Can you match it?");
+  add(fieldloop::v1::SPEAKER_REP, "Understood. Last week they asked for a SOC2 report too.");
+  add(fieldloop::v1::SPEAKER_OTHER, "I can send the security pack today.");
+  std::vector<DocumentFacts> docs = DocumentsOf(r);
+  std::vector<std::string> texts;
+  for (const auto& d : docs) texts.push_back(d.text);
+  EXPECT_THAT(texts, ::testing::ElementsAre("Fine.", "Your pricing is well above Acme CRM!",
+                                            "Can you match it?",
+                                            "Last week they asked for a SOC2 report too."));
+  // "Fine." and "Can you match it?" have fewer than three terms: no theme.
+  ThemeModel model;
+  EXPECT_EQ(model.Apply(r).size(), 2u);
+}
+
+TEST(ThemeModel, WinLossObjectionsCarryTheDeal) {
+  IngestRequest r;
+  auto* w = r.mutable_win_loss_note();
+  w->set_id("wl-1");
+  w->set_deal_id("d-9");
+  w->set_outcome(fieldloop::v1::OUTCOME_LOST);
+  w->set_amount(120000);
+  w->add_competitors("Acme CRM");
+  w->add_objections("Price is too high compared to Acme");
+  w->add_objections("No HubSpot integration");
+  ThemeModel model;
+  EXPECT_EQ(model.Apply(r).size(), 2u);
+  int64_t lost = 0;
+  double amount = 0;
+  for (const ThemeSummary& s : model.Summaries()) {
+    lost += s.lost_deals;
+    amount += s.amount_at_stake;
+    EXPECT_EQ(s.competitors.at("Acme CRM"), 1);
+  }
+  EXPECT_EQ(lost, 2);  // Each theme counts the deal once.
+  EXPECT_DOUBLE_EQ(amount, 240000);
+}
+
+}  // namespace
+}  // namespace fieldloop::pipeline
