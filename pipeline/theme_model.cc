@@ -10,18 +10,25 @@ using fieldloop::v1::IngestRequest;
 
 const char* SourceName(fieldloop::v1::Source source) {
   switch (source) {
-    case fieldloop::v1::SOURCE_CALL: return "call";
-    case fieldloop::v1::SOURCE_RIDE_ALONG: return "ride_along";
-    case fieldloop::v1::SOURCE_ENABLEMENT_SESSION: return "enablement_session";
-    default: return "other";
+    case fieldloop::v1::SOURCE_CALL:
+      return "call";
+    case fieldloop::v1::SOURCE_RIDE_ALONG:
+      return "ride_along";
+    case fieldloop::v1::SOURCE_ENABLEMENT_SESSION:
+      return "enablement_session";
+    default:
+      return "other";
   }
 }
 
 const char* OutcomeName(fieldloop::v1::Outcome outcome) {
   switch (outcome) {
-    case fieldloop::v1::OUTCOME_WON: return "won";
-    case fieldloop::v1::OUTCOME_LOST: return "lost";
-    default: return "no_decision";
+    case fieldloop::v1::OUTCOME_WON:
+      return "won";
+    case fieldloop::v1::OUTCOME_LOST:
+      return "lost";
+    default:
+      return "no_decision";
   }
 }
 
@@ -31,9 +38,9 @@ std::vector<std::string> Sentences(const std::string& text) {
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     cur.push_back(c);
-    const bool end = ((c == '.' || c == '!' || c == '?') &&
-                      (i + 1 == text.size() || text[i + 1] == ' ')) ||
-                     c == '\n';
+    const bool end =
+        ((c == '.' || c == '!' || c == '?') && (i + 1 == text.size() || text[i + 1] == ' ')) ||
+        c == '\n';
     if (end) {
       if (!absl::StripAsciiWhitespace(cur).empty()) {
         out.emplace_back(absl::StripAsciiWhitespace(cur));
@@ -56,10 +63,10 @@ bool ReportsNeed(const std::string& sentence) {
 }  // namespace
 
 const char* const kNeedCues[] = {
-    "they need", "they want", "they asked", "asked for", "asked about", "asked if",
-    "asked whether", "looking for", "wants", "needs", "concerned", "worried", "pushed back",
-    "objected", "complained", "requested", "requirement", "they mentioned", "buyer said",
-    "customer said", "they said", nullptr};
+    "they need",     "they want",     "they asked", "asked for", "asked about", "asked if",
+    "asked whether", "looking for",   "wants",      "needs",     "concerned",   "worried",
+    "pushed back",   "objected",      "complained", "requested", "requirement", "they mentioned",
+    "buyer said",    "customer said", "they said",  nullptr};
 
 std::vector<DocumentFacts> DocumentsOf(const IngestRequest& request) {
   std::vector<DocumentFacts> docs;
@@ -136,8 +143,8 @@ ThemeId ThemeModel::AssignDocument(const DocumentFacts& facts, const std::string
   ids.reserve(terms.size());
   for (const Term& t : terms) ids.push_back(clusterer_.Intern(t.stem));
   const TermCounts counts = ThemeClusterer::Count(ids);
-  const ThemeId theme = tag != nullptr ? clusterer_.AssignTagged(counts, *tag)
-                                       : clusterer_.Assign(counts);
+  const ThemeId theme =
+      tag != nullptr ? clusterer_.AssignTagged(counts, *tag) : clusterer_.Assign(counts);
   if (theme < 0) return -1;
   book_.Add(theme, facts, terms, clusterer_.Closeness(theme, counts));
   // Book the merges the clusterer made meanwhile.

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "pipeline/record_validator.h"
 
 namespace fieldloop::services {
 
@@ -200,6 +201,33 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* IngestService::Stre
   auto* stream = new IngestStream(this, ingestor_);
   streams_.insert(stream);
   return stream;
+}
+
+grpc::ServerUnaryReactor* IngestService::WaitApplied(
+    grpc::CallbackServerContext* context, const fieldloop::v1::WaitAppliedRequest* request,
+    fieldloop::v1::WaitAppliedResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!pipeline::IsValidInitiative(request->initiative())) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "initiative: must match [a-z0-9][a-z0-9._-]{0,63}"));
+    return reactor;
+  }
+  const uint32_t timeout_ms = request->timeout_ms() == 0 ? 30000 : request->timeout_ms();
+  applier_->WhenApplied(request->initiative(), request->sequence(),
+                        absl::Now() + absl::Milliseconds(timeout_ms),
+                        [reactor, response](absl::StatusOr<storage::SequenceNumber> applied) {
+                          if (applied.ok()) {
+                            response->set_applied_sequence(*applied);
+                            reactor->Finish(grpc::Status::OK);
+                          } else if (absl::IsDeadlineExceeded(applied.status())) {
+                            reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                                         std::string(applied.status().message())));
+                          } else {
+                            reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                                         std::string(applied.status().message())));
+                          }
+                        });
+  return reactor;
 }
 
 void IngestService::Drain() {

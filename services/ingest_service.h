@@ -19,22 +19,29 @@
 #include "grpcpp/grpcpp.h"
 #include "proto/fieldloop/v1/ingest.grpc.pb.h"
 #include "services/ingestor.h"
+#include "services/theme_applier.h"
 
 namespace fieldloop::services {
 
 class IngestStream;
 
 class IngestService
-    : public fieldloop::v1::Ingest::WithRawCallbackMethod_Stream<fieldloop::v1::Ingest::Service> {
+    : public fieldloop::v1::Ingest::WithRawCallbackMethod_Stream<
+          fieldloop::v1::Ingest::WithCallbackMethod_WaitApplied<fieldloop::v1::Ingest::Service>> {
  public:
   // Most requests of one stream read but not yet acked; reading pauses beyond it.
   static constexpr size_t kMaxInFlight = 4096;
 
-  // `ingestor` must outlive the service and every stream it started.
-  explicit IngestService(Ingestor* ingestor) : ingestor_(ingestor) {}
+  // `ingestor` and `applier` must outlive the service and every call it started.
+  IngestService(Ingestor* ingestor, ThemeApplier* applier)
+      : ingestor_(ingestor), applier_(applier) {}
 
   grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Stream(
       grpc::CallbackServerContext* context) override;
+
+  grpc::ServerUnaryReactor* WaitApplied(grpc::CallbackServerContext* context,
+                                        const fieldloop::v1::WaitAppliedRequest* request,
+                                        fieldloop::v1::WaitAppliedResponse* response) override;
 
   // Asks every open stream to finish: each acks what it has read, then ends with
   // UNAVAILABLE. New streams are refused with UNAVAILABLE. Returns at once.
@@ -53,6 +60,7 @@ class IngestService
   void CountFinished() ABSL_LOCKS_EXCLUDED(finish_mu_);
 
   Ingestor* const ingestor_;
+  ThemeApplier* const applier_;
   absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_set<IngestStream*> streams_ ABSL_GUARDED_BY(mu_);

@@ -139,6 +139,7 @@ void Ingestor::CommitBatch(std::deque<Pending>& batch) {
     stats_.rejected += rejected;
     ++stats_.batches;
   }
+  if (accepted > 0 && options_.on_commit) options_.on_commit();
   for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(acks[i]));
 }
 

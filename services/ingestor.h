@@ -29,6 +29,9 @@ struct IngestorOptions {
   // Most records appended in one WriteBatch.
   // Default: 1024.
   size_t max_batch = 1024;
+  // Called on the committer thread after each WriteBatch that stored records (e.g. to
+  // wake the theme applier). Must be cheap. Default: none.
+  std::function<void()> on_commit;
 };
 
 // Counters since start; read with Ingestor::stats().

@@ -29,11 +29,17 @@ absl::StatusOr<std::unique_ptr<FieldloopServer>> FieldloopServer::Start(
   if (!store.ok()) return store.status();
   server->store_ = std::move(*store);
 
+  server->applier_ = std::make_unique<ThemeApplier>(server->store_.get());
+  if (absl::Status s = server->applier_->Start(); !s.ok()) return s;
+
   IngestorOptions ingestor_options;
   ingestor_options.limits.max_record_bytes = options.max_record_bytes;
+  ThemeApplier* applier = server->applier_.get();
+  ingestor_options.on_commit = [applier] { applier->Notify(); };
   const Clock* clock = options.clock != nullptr ? options.clock : &server->system_clock_;
   server->ingestor_ = std::make_unique<Ingestor>(server->store_.get(), clock, ingestor_options);
-  server->ingest_service_ = std::make_unique<IngestService>(server->ingestor_.get());
+  server->ingest_service_ =
+      std::make_unique<IngestService>(server->ingestor_.get(), server->applier_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -75,6 +81,8 @@ void FieldloopServer::Shutdown(absl::Duration grace) {
     ingest_service_->WaitForStreams();
   }
   if (ingestor_ != nullptr) ingestor_->Stop();  // Writes what is queued, joins the committer.
+  // Finishes the theme batch in progress; what is not applied yet is replayed at start.
+  if (applier_ != nullptr) applier_->Stop();
   // The store stays open until destruction: ingestor_ (stopped) still points at it.
 }
 

@@ -12,6 +12,7 @@
 #include "services/clock.h"
 #include "services/ingest_service.h"
 #include "services/ingestor.h"
+#include "services/theme_applier.h"
 #include "storage/store.h"
 
 namespace fieldloop::services {
@@ -53,6 +54,7 @@ class FieldloopServer {
   void Shutdown(absl::Duration grace = absl::Seconds(5));
 
   const Ingestor& ingestor() const { return *ingestor_; }
+  ThemeApplier& applier() { return *applier_; }
 
  private:
   FieldloopServer() = default;
@@ -60,6 +62,7 @@ class FieldloopServer {
   ServerOptions options_;
   SystemClock system_clock_;
   std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<ThemeApplier> applier_;
   std::unique_ptr<Ingestor> ingestor_;
   std::unique_ptr<IngestService> ingest_service_;
   std::unique_ptr<grpc::Server> server_;

@@ -50,6 +50,10 @@ std::string StateKey(absl::string_view initiative, absl::string_view id) {
   return absl::StrCat(InitiativePrefix(initiative), id);
 }
 
+std::string AppliedKey(absl::string_view initiative) {
+  return absl::StrCat(absl::string_view("applied\0", 8), initiative);
+}
+
 std::string LastSequenceKey(absl::string_view initiative) {
   return absl::StrCat(absl::string_view("seq\0", 4), initiative);
 }

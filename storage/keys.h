@@ -60,6 +60,9 @@ std::string StateKey(absl::string_view initiative, absl::string_view id);
 // meta CF: "seq\0<initiative>" holds the last sequence number given in the initiative.
 std::string LastSequenceKey(absl::string_view initiative);
 
+// meta CF: "applied\0<initiative>" holds the applied watermark of the theme state.
+std::string AppliedKey(absl::string_view initiative);
+
 // meta CF key holding the schema version of the store, as a decimal string.
 inline constexpr absl::string_view kSchemaVersionKey = "schema_version";
 

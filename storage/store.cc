@@ -281,6 +281,42 @@ absl::Status Store::Checkpoint(const std::string& dir) const {
   return FromRocks(checkpoint->CreateCheckpoint(dir), absl::StrCat("writing checkpoint to ", dir));
 }
 
+absl::Status Store::WriteThemeState(absl::string_view initiative,
+                                    const std::vector<std::pair<std::string, std::string>>& puts,
+                                    SequenceNumber applied) {
+  if (initiative.empty() || initiative.find('\0') != absl::string_view::npos) {
+    return absl::InvalidArgumentError("bad initiative");
+  }
+  rocksdb::WriteBatch batch;
+  const std::string prefix = InitiativePrefix(initiative);
+  for (const auto& [suffix, value] : puts) batch.Put(cf(kThemes), prefix + suffix, value);
+  batch.Put(cf(kMeta), AppliedKey(initiative), Seq(applied));
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync_writes;
+  return FromRocks(db_->Write(wo, &batch), "writing theme state");
+}
+
+absl::Status Store::ScanThemeState(
+    absl::string_view initiative,
+    const std::function<void(absl::string_view, absl::string_view)>& visit) const {
+  const std::string prefix = InitiativePrefix(initiative);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kThemes)));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    visit(absl::string_view(it->key().data() + prefix.size(), it->key().size() - prefix.size()),
+          absl::string_view(it->value().data(), it->value().size()));
+  }
+  return FromRocks(it->status(), "scanning theme state");
+}
+
+absl::StatusOr<SequenceNumber> Store::AppliedSequence(absl::string_view initiative) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kMeta), AppliedKey(initiative), &value);
+  if (s.IsNotFound()) return SequenceNumber{0};
+  if (!s.ok()) return FromRocks(s, "reading applied watermark");
+  if (value.size() != 8) return absl::DataLossError("meta: bad applied watermark");
+  return GetBigEndian64(value);
+}
+
 absl::StatusOr<std::optional<std::string>> Store::GetMeta(absl::string_view key) const {
   std::string value;
   rocksdb::Status s =

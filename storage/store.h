@@ -122,6 +122,22 @@ class Store {
   // RocksDB checkpoint: hard links where possible). Returns the RocksDB error on failure.
   absl::Status Checkpoint(const std::string& dir) const;
 
+  // Theme state of `initiative`, written by the theme applier: opaque values under
+  // caller-chosen key suffixes in the themes CF, plus the applied watermark (the last
+  // sequence number reflected in them) in meta. Written in one atomic WriteBatch, synced
+  // per StoreOptions::sync_writes. Returns the RocksDB error if the write fails.
+  absl::Status WriteThemeState(absl::string_view initiative,
+                               const std::vector<std::pair<std::string, std::string>>& puts,
+                               SequenceNumber applied);
+
+  // Calls `visit(suffix, value)` for each theme-state entry of `initiative`, in key order.
+  absl::Status ScanThemeState(
+      absl::string_view initiative,
+      const std::function<void(absl::string_view, absl::string_view)>& visit) const;
+
+  // The applied watermark of `initiative`, 0 when none was written.
+  absl::StatusOr<SequenceNumber> AppliedSequence(absl::string_view initiative) const;
+
   // Reads a meta value; nullopt if absent.
   absl::StatusOr<std::optional<std::string>> GetMeta(absl::string_view key) const;
 

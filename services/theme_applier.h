@@ -1,0 +1,114 @@
+// ThemeApplier: keeps theme state current. Applies stored records to each initiative's
+// ThemeModel in sequence order and writes the changed theme state together with the
+// applied watermark in one WriteBatch, so every durable record is reflected exactly once:
+// after a crash, Start replays what follows the watermark. Knows nothing of gRPC.
+//
+// Acks mean durable, not applied: theme state trails acks briefly. WaitApplied (and the
+// Ingest.WaitApplied RPC built on it) waits until a sequence number is applied.
+#ifndef FIELDLOOP_SERVICES_THEME_APPLIER_H_
+#define FIELDLOOP_SERVICES_THEME_APPLIER_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "pipeline/theme_model.h"
+#include "storage/store.h"
+
+namespace fieldloop::services {
+
+struct ApplierOptions {
+  // Model parameters (normalization and clusterer); the defaults are fieldloop eval's.
+  pipeline::ModelOptions model;
+  // Most records applied per WriteBatch of theme state.
+  // Default: 512.
+  int batch_records = 512;
+};
+
+struct ApplierStats {
+  uint64_t applied = 0;         // Records applied since start.
+  uint64_t replayed = 0;        // Of which found after the watermark at start.
+  uint64_t undecodable = 0;     // Stored payloads that did not parse (skipped).
+};
+
+class ThemeApplier {
+ public:
+  // `store` must outlive the applier.
+  ThemeApplier(storage::Store* store, ApplierOptions options = {});
+  // Stops.
+  ~ThemeApplier();
+  ThemeApplier(const ThemeApplier&) = delete;
+  ThemeApplier& operator=(const ThemeApplier&) = delete;
+
+  // Loads every initiative's theme state and watermark, and starts the applier thread,
+  // which first replays the records after each watermark. Returns the store's error.
+  absl::Status Start() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Tells the applier that records were appended. Cheap; call after each commit.
+  void Notify() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Calls `done(applied)` once every record of `initiative` with sequence <= `sequence` is
+  // applied, or `done(DeadlineExceeded)` at `deadline`. `sequence` 0 means the last
+  // sequence number stored when called. Runs `done` on the applier thread or inline.
+  void WhenApplied(const std::string& initiative, storage::SequenceNumber sequence,
+                   absl::Time deadline,
+                   std::function<void(absl::StatusOr<storage::SequenceNumber>)> done)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Blocking form of WhenApplied.
+  absl::StatusOr<storage::SequenceNumber> WaitApplied(const std::string& initiative,
+                                                      storage::SequenceNumber sequence,
+                                                      absl::Time deadline);
+
+  // Summaries of the live themes of `initiative` (empty when unknown).
+  std::vector<pipeline::ThemeSummary> Summaries(const std::string& initiative) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Stops the thread after the batch in progress. Idempotent.
+  void Stop() ABSL_LOCKS_EXCLUDED(mu_);
+
+  ApplierStats stats() const ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  struct Initiative {
+    std::unique_ptr<pipeline::ThemeModel> model;
+    storage::SequenceNumber applied = 0;
+  };
+  struct Waiter {
+    std::string initiative;
+    storage::SequenceNumber sequence;
+    absl::Time deadline;
+    std::function<void(absl::StatusOr<storage::SequenceNumber>)> done;
+  };
+
+  absl::StatusOr<Initiative*> Load(const std::string& initiative)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Loop();
+  // Applies up to batch_records records of `initiative`; returns how many.
+  absl::StatusOr<int> ApplyBatch(const std::string& initiative) ABSL_LOCKS_EXCLUDED(mu_);
+  void CompleteWaiters() ABSL_LOCKS_EXCLUDED(mu_);
+
+  storage::Store* const store_;
+  const ApplierOptions options_;
+
+  mutable absl::Mutex mu_;
+  std::map<std::string, Initiative> initiatives_ ABSL_GUARDED_BY(mu_);
+  std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
+  bool pending_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  bool replaying_ ABSL_GUARDED_BY(mu_) = true;
+  ApplierStats stats_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
+}  // namespace fieldloop::services
+
+#endif  // FIELDLOOP_SERVICES_THEME_APPLIER_H_
