@@ -170,9 +170,15 @@ void ThemeClusterer::MergeCheck() {
   for (ThemeId z = 0; z < static_cast<ThemeId>(themes_.size()); ++z) {
     if (themes_[z].merged_into >= 0 || !themes_[z].dirty) continue;
     themes_[z].dirty = false;
+    // Candidates share one of z's heaviest terms: two themes at cosine >= threshold
+    // (0.8 by default) cannot differ on all of them. Keeps the check cheap.
+    std::vector<std::pair<int64_t, TermId>> heavy;
+    for (const auto& [term, n] : themes_[z].term_counts) heavy.emplace_back(-n, term);
+    const size_t k = std::min<size_t>(heavy.size(), 8);
+    std::partial_sort(heavy.begin(), heavy.begin() + k, heavy.end());
     std::vector<ThemeId> candidates;
-    for (const auto& [term, n] : themes_[z].term_counts) {
-      for (ThemeId other : postings_[term]) {
+    for (size_t i = 0; i < k; ++i) {
+      for (ThemeId other : postings_[heavy[i].second]) {
         if (other != z) candidates.push_back(other);
       }
     }

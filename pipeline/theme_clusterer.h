@@ -13,7 +13,8 @@
 // Manual tags: a tagged document joins the theme of its tag (created on first use, never
 // merged away) and its terms teach that theme, so later untagged documents like it join.
 // Merging: every merge_interval documents, each theme changed since the last check is
-// compared (cosine of term counts) with the themes sharing its terms; a pair at or above
+// compared (cosine of term counts) with the themes sharing one of its 8 heaviest terms; a
+// pair at or above
 // merge_threshold becomes one theme. The survivor is the tagged one, else the larger, else
 // the older; the other id resolves to it forever and is never reused.
 // Bounded memory: a theme keeps at most max_terms_per_theme term counts (the largest; ties

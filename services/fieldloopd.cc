@@ -18,6 +18,9 @@ ABSL_FLAG(std::string, data_dir, "./data/fieldloop",
 ABSL_FLAG(bool, sync_writes, false,
           "fsync the write-ahead log before acking: acked records then survive power loss, not "
           "only a crash of the server. Group commit shares one fsync among concurrent records.");
+ABSL_FLAG(bool, apply_themes, true,
+          "Keep theme state current as records arrive. false: ingest only (records are applied "
+          "when a server with it on starts on the same data directory).");
 ABSL_FLAG(size_t, max_record_bytes, 64 * 1024,
           "Largest accepted record (serialized IngestRequest) in bytes; larger ones are "
           "rejected with TOO_LARGE. 256..67108864.");
@@ -46,6 +49,7 @@ int main(int argc, char** argv) {
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.sync_writes = absl::GetFlag(FLAGS_sync_writes);
   options.max_record_bytes = absl::GetFlag(FLAGS_max_record_bytes);
+  options.apply_themes = absl::GetFlag(FLAGS_apply_themes);
 
   if (pipe(signal_pipe) != 0) {
     std::perror("fieldloopd: pipe");
@@ -71,10 +75,14 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "fieldloopd: shutting down\n");
   (*server)->Shutdown();
   const auto stats = (*server)->ingestor().stats();
+  const auto applied = (*server)->applier().stats();
   std::fprintf(stderr,
-               "fieldloopd: stopped; this run: %llu accepted, %llu duplicate, %llu rejected\n",
+               "fieldloopd: stopped; this run: %llu accepted, %llu duplicate, %llu rejected; "
+               "%llu applied to themes (%llu replayed at start)\n",
                static_cast<unsigned long long>(stats.accepted),
                static_cast<unsigned long long>(stats.duplicate),
-               static_cast<unsigned long long>(stats.rejected));
+               static_cast<unsigned long long>(stats.rejected),
+               static_cast<unsigned long long>(applied.applied),
+               static_cast<unsigned long long>(applied.replayed));
   return 0;
 }

@@ -30,12 +30,14 @@ absl::StatusOr<std::unique_ptr<FieldloopServer>> FieldloopServer::Start(
   server->store_ = std::move(*store);
 
   server->applier_ = std::make_unique<ThemeApplier>(server->store_.get());
-  if (absl::Status s = server->applier_->Start(); !s.ok()) return s;
+  if (options.apply_themes) {
+    if (absl::Status s = server->applier_->Start(); !s.ok()) return s;
+  }
 
   IngestorOptions ingestor_options;
   ingestor_options.limits.max_record_bytes = options.max_record_bytes;
   ThemeApplier* applier = server->applier_.get();
-  ingestor_options.on_commit = [applier] { applier->Notify(); };
+  if (options.apply_themes) ingestor_options.on_commit = [applier] { applier->Notify(); };
   const Clock* clock = options.clock != nullptr ? options.clock : &server->system_clock_;
   server->ingestor_ = std::make_unique<Ingestor>(server->store_.get(), clock, ingestor_options);
   server->ingest_service_ =

@@ -30,6 +30,10 @@ struct ServerOptions {
   // Largest accepted record, in bytes (serialized IngestRequest).
   // Default: 64 KiB.
   size_t max_record_bytes = 64 * 1024;
+  // Keep theme state current (the theme applier). Off: an ingest-only server; records are
+  // still stored and are applied when a server with it on starts on the same data.
+  // Default: true.
+  bool apply_themes = true;
   // Clock for timestamp validation; nullptr means the system clock.
   const Clock* clock = nullptr;
 };

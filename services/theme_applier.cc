@@ -42,18 +42,18 @@ absl::StatusOr<ThemeApplier::Initiative*> ThemeApplier::Load(const std::string& 
     std::vector<fieldloop::state::TermState> terms;
     std::vector<fieldloop::state::ThemeState> themes;
     bool corrupt = false;
-    absl::Status s = store_->ScanThemeState(initiative, [&](absl::string_view key,
-                                                             absl::string_view value) {
-      bool ok = true;
-      if (key == kGlobalsKey) {
-        ok = globals.ParseFromArray(value.data(), static_cast<int>(value.size()));
-      } else if (!key.empty() && key[0] == 'v') {
-        ok = terms.emplace_back().ParseFromArray(value.data(), static_cast<int>(value.size()));
-      } else if (!key.empty() && key[0] == 't') {
-        ok = themes.emplace_back().ParseFromArray(value.data(), static_cast<int>(value.size()));
-      }
-      corrupt = corrupt || !ok;
-    });
+    absl::Status s =
+        store_->ScanThemeState(initiative, [&](absl::string_view key, absl::string_view value) {
+          bool ok = true;
+          if (key == kGlobalsKey) {
+            ok = globals.ParseFromArray(value.data(), static_cast<int>(value.size()));
+          } else if (!key.empty() && key[0] == 'v') {
+            ok = terms.emplace_back().ParseFromArray(value.data(), static_cast<int>(value.size()));
+          } else if (!key.empty() && key[0] == 't') {
+            ok = themes.emplace_back().ParseFromArray(value.data(), static_cast<int>(value.size()));
+          }
+          corrupt = corrupt || !ok;
+        });
     if (!s.ok()) return s;
     if (corrupt) {
       return absl::DataLossError(absl::StrCat("theme state of ", initiative, " does not parse"));
@@ -122,8 +122,8 @@ absl::StatusOr<int> ThemeApplier::ApplyBatch(const std::string& initiative) {
   int count = 0;
   uint64_t undecodable = 0;
   fieldloop::v1::IngestRequest request;
-  absl::Status scan = store_->ScanEvents(
-      initiative, state->applied, [&](const storage::StoredRecord& record) {
+  absl::Status scan =
+      store_->ScanEvents(initiative, state->applied, [&](const storage::StoredRecord& record) {
         if (!request.ParseFromString(record.payload)) {
           ++undecodable;
         } else {
@@ -213,8 +213,8 @@ void ThemeApplier::CompleteWaiters() {
         ready.emplace_back(std::move(w.done), applied);
       } else if (now >= w.deadline) {
         ready.emplace_back(std::move(w.done),
-                           absl::DeadlineExceededError(absl::StrCat(
-                               w.initiative, ": applied ", applied, " of ", w.sequence)));
+                           absl::DeadlineExceededError(absl::StrCat(w.initiative, ": applied ",
+                                                                    applied, " of ", w.sequence)));
       } else {
         keep.push_back(std::move(w));
       }
@@ -241,8 +241,9 @@ void ThemeApplier::WhenApplied(const std::string& initiative, storage::SequenceN
   done(sequence == 0 ? storage::SequenceNumber{0} : sequence);
 }
 
-absl::StatusOr<storage::SequenceNumber> ThemeApplier::WaitApplied(
-    const std::string& initiative, storage::SequenceNumber sequence, absl::Time deadline) {
+absl::StatusOr<storage::SequenceNumber> ThemeApplier::WaitApplied(const std::string& initiative,
+                                                                  storage::SequenceNumber sequence,
+                                                                  absl::Time deadline) {
   absl::Mutex mu;
   bool done = false;
   absl::StatusOr<storage::SequenceNumber> result;

@@ -33,9 +33,9 @@ struct ApplierOptions {
 };
 
 struct ApplierStats {
-  uint64_t applied = 0;         // Records applied since start.
-  uint64_t replayed = 0;        // Of which found after the watermark at start.
-  uint64_t undecodable = 0;     // Stored payloads that did not parse (skipped).
+  uint64_t applied = 0;      // Records applied since start.
+  uint64_t replayed = 0;     // Of which found after the watermark at start.
+  uint64_t undecodable = 0;  // Stored payloads that did not parse (skipped).
 };
 
 class ThemeApplier {

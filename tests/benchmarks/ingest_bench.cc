@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +20,8 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "services/server.h"
 #include "tests/testing/ingest_client.h"
@@ -28,6 +31,9 @@ ABSL_FLAG(int, records, 100000, "Records per run with sync_writes off (split ove
 ABSL_FLAG(int, sync_records, 20000, "Records per run with sync_writes on.");
 ABSL_FLAG(int, runs, 3, "Runs per configuration; medians are reported.");
 ABSL_FLAG(bool, json, false, "Print one JSON object instead of a table.");
+ABSL_FLAG(std::string, texts, "../shared/datasets/tweets/data.jsonl",
+          "JSON Lines file whose \"text\" fields become the feedback texts (real short texts "
+          "make the clustering work realistic); synthetic texts when unreadable.");
 
 namespace {
 
@@ -37,7 +43,28 @@ struct RunResult {
   double records_per_s = 0;
   double p50_ms = 0;
   double p99_ms = 0;
+  double applied_per_s = 0;  // Records per second until theme state reflected them all.
 };
+
+std::vector<std::string> LoadTexts() {
+  std::vector<std::string> texts;
+  std::ifstream in(absl::GetFlag(FLAGS_texts));
+  std::string line;
+  while (std::getline(in, line)) {
+    google::protobuf::Struct doc;
+    if (!google::protobuf::util::JsonStringToMessage(line, &doc).ok()) continue;
+    auto it = doc.fields().find("text");
+    if (it != doc.fields().end() && !it->second.string_value().empty()) {
+      texts.push_back(it->second.string_value());
+    }
+  }
+  return texts;
+}
+
+const std::vector<std::string>& Texts() {
+  static const auto* texts = new std::vector<std::string>(LoadTexts());
+  return *texts;
+}
 
 double Percentile(std::vector<double>& v, double q) {
   if (v.empty()) return 0;
@@ -48,12 +75,13 @@ double Percentile(std::vector<double>& v, double q) {
 
 double Median(std::vector<double> v) { return Percentile(v, 0.5); }
 
-RunResult RunOnce(bool sync, int streams, int records, bool buffered) {
+RunResult RunOnce(bool sync, int streams, int records, bool buffered, bool themes) {
   fieldloop::testing::TempDir dir;
   fieldloop::services::ServerOptions options;
   options.listen = "127.0.0.1:0";
   options.data_dir = dir.Sub("data");
   options.sync_writes = sync;
+  options.apply_themes = themes;
   auto server = fieldloop::services::FieldloopServer::Start(options);
   if (!server.ok()) {
     std::fprintf(stderr, "cannot start server: %s\n",
@@ -64,8 +92,13 @@ RunResult RunOnce(bool sync, int streams, int records, bool buffered) {
   // Build the requests before timing.
   std::vector<std::vector<fieldloop::v1::IngestRequest>> requests(streams);
   for (int s = 0; s < streams; ++s) {
-    for (int i = 0; i < per_stream; ++i)
-      requests[s].push_back(fieldloop::testing::Feedback(s * per_stream + i));
+    for (int i = 0; i < per_stream; ++i) {
+      const int n = s * per_stream + i;
+      requests[s].push_back(fieldloop::testing::Feedback(n));
+      if (!Texts().empty()) {
+        requests[s].back().mutable_feedback_event()->set_text(Texts()[n % Texts().size()]);
+      }
+    }
   }
   std::vector<std::vector<double>> latencies(streams);
   std::vector<std::thread> threads;
@@ -100,12 +133,17 @@ RunResult RunOnce(bool sync, int streams, int records, bool buffered) {
   }
   for (auto& t : threads) t.join();
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  absl::StatusOr<fieldloop::storage::SequenceNumber> applied = absl::UnavailableError("off");
+  if (themes)
+    applied = (*server)->applier().WaitApplied("q3-push", 0, absl::Now() + absl::Minutes(10));
+  const double applied_secs = std::chrono::duration<double>(Clock::now() - start).count();
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   RunResult r;
   r.records_per_s = all.size() / secs;
   r.p50_ms = Percentile(all, 0.50);
   r.p99_ms = Percentile(all, 0.99);
+  r.applied_per_s = applied.ok() ? all.size() / applied_secs : 0;
   if (static_cast<int>(all.size()) != per_stream * streams) {
     std::fprintf(stderr, "lost acks: %zu of %d\n", all.size(), per_stream * streams);
     std::exit(1);
@@ -122,35 +160,44 @@ int main(int argc, char** argv) {
     bool sync;
     int streams;
     bool buffered;  // Client coalesces writes (as `fieldloop push` does).
+    bool themes;    // Theme applier on (clustering as records arrive).
   };
-  const std::vector<Config> configs = {{"ingest_sync_off_1stream", false, 1, false},
-                                       {"ingest_sync_off_4streams", false, 4, false},
-                                       {"ingest_sync_on_1stream", true, 1, false},
-                                       {"ingest_sync_on_4streams", true, 4, false},
-                                       {"ingest_sync_off_1stream_buffered", false, 1, true},
-                                       {"ingest_sync_on_1stream_buffered", true, 1, true}};
+  const std::vector<Config> configs = {
+      {"ingest_sync_off_1stream", false, 1, false, false},
+      {"ingest_sync_off_4streams", false, 4, false, false},
+      {"ingest_sync_on_1stream", true, 1, false, false},
+      {"ingest_sync_on_4streams", true, 4, false, false},
+      {"ingest_sync_off_1stream_buffered", false, 1, true, false},
+      {"ingest_sync_on_1stream_buffered", true, 1, true, false},
+      {"ingest_themes_sync_off_1stream", false, 1, false, true},
+      {"ingest_themes_sync_off_1stream_buffered", false, 1, true, true}};
   std::vector<std::string> json;
   if (!absl::GetFlag(FLAGS_json)) {
-    std::printf("%-34s %12s %10s %10s  (median of %d runs)\n", "configuration", "records/s",
-                "p50 ms", "p99 ms", absl::GetFlag(FLAGS_runs));
+    std::printf("%-34s %12s %10s %10s %12s  (median of %d runs)\n", "configuration", "acked/s",
+                "ack p50 ms", "ack p99 ms", "applied/s", absl::GetFlag(FLAGS_runs));
   }
   for (const Config& c : configs) {
-    std::vector<double> rps, p50, p99;
+    std::vector<double> rps, p50, p99, aps;
     const int records = c.sync ? absl::GetFlag(FLAGS_sync_records) : absl::GetFlag(FLAGS_records);
     for (int run = 0; run < absl::GetFlag(FLAGS_runs); ++run) {
-      RunResult r = RunOnce(c.sync, c.streams, records, c.buffered);
+      RunResult r = RunOnce(c.sync, c.streams, records, c.buffered, c.themes);
       rps.push_back(r.records_per_s);
       p50.push_back(r.p50_ms);
       p99.push_back(r.p99_ms);
+      aps.push_back(r.applied_per_s);
     }
     if (absl::GetFlag(FLAGS_json)) {
       json.push_back(
           absl::StrCat("\"", c.key, "_records_per_s\": ", static_cast<int64_t>(Median(rps))));
       json.push_back(absl::StrCat("\"", c.key, "_ack_p50_ms\": ", Median(p50)));
       json.push_back(absl::StrCat("\"", c.key, "_ack_p99_ms\": ", Median(p99)));
+      if (c.themes) {
+        json.push_back(absl::StrCat(
+            "\"", c.key, "_applied_records_per_s\": ", static_cast<int64_t>(Median(aps))));
+      }
     } else {
-      std::printf("%-34s %12.0f %10.3f %10.3f\n", c.key.c_str(), Median(rps), Median(p50),
-                  Median(p99));
+      std::printf("%-34s %12.0f %10.3f %10.3f %12.0f\n", c.key.c_str(), Median(rps), Median(p50),
+                  Median(p99), Median(aps));
       std::fflush(stdout);
     }
   }

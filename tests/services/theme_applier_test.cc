@@ -86,8 +86,8 @@ class ThemeApplierTest : public ::testing::Test {
     std::vector<storage::RecordToAppend> batch;
     for (const IngestRequest& r : records) {
       pipeline::RecordIdentity id = pipeline::IdentityOf(r);
-      batch.push_back({id.initiative, static_cast<storage::RecordKind>(id.kind), id.id,
-                       r.SerializeAsString()});
+      batch.push_back(
+          {id.initiative, static_cast<storage::RecordKind>(id.kind), id.id, r.SerializeAsString()});
     }
     ASSERT_TRUE((*store)->Append(batch).ok());
   }
