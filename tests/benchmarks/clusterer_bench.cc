@@ -47,7 +47,8 @@ double DocsPerSecond(const std::vector<std::string>& texts) {
     for (const auto& t : normalizer.Normalize(text)) ids.push_back(clusterer.Intern(t.stem));
     clusterer.Assign(fieldloop::pipeline::ThemeClusterer::Count(ids));
   }
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return texts.size() / secs;
 }
 
@@ -68,10 +69,12 @@ int main(int argc, char** argv) {
     std::sort(rates.begin(), rates.end());
     const double median = rates[rates.size() / 2];
     if (absl::GetFlag(FLAGS_json)) {
-      json.push_back(absl::StrCat("\"clusterer_", name, "_docs_per_s\": ", static_cast<int64_t>(median)));
+      json.push_back(
+          absl::StrCat("\"clusterer_", name, "_docs_per_s\": ", static_cast<int64_t>(median)));
     } else {
       std::printf("clusterer %-8s %7zu docs  %10.0f docs/s (median of %d, min %.0f, max %.0f)\n",
-                  name, texts.size(), median, absl::GetFlag(FLAGS_runs), rates.front(), rates.back());
+                  name, texts.size(), median, absl::GetFlag(FLAGS_runs), rates.front(),
+                  rates.back());
     }
   }
   if (absl::GetFlag(FLAGS_json)) std::printf("{%s}\n", absl::StrJoin(json, ", ").c_str());
