@@ -13,6 +13,7 @@ TermId ThemeClusterer::Intern(absl::string_view stem) {
     postings_.emplace_back();
     stems_.emplace_back(stem);
     term_total_.push_back(0);
+    doc_freq_.push_back(0);
     term_changed_.push_back(false);
   }
   return it->second;
@@ -32,38 +33,37 @@ TermCounts ThemeClusterer::Count(const std::vector<TermId>& terms) {
   return out;
 }
 
-double ThemeClusterer::NewThemeScore(const TermCounts& doc, double vocab_beta) const {
-  double s = std::log(options_.alpha * static_cast<double>(documents_ + 1));
-  int i = 0;
-  for (const auto& [term, count] : doc) {
-    for (int j = 0; j < count; ++j, ++i) {
-      s += std::log(options_.beta + j) - std::log(vocab_beta + i);
-    }
-  }
-  return s;
+double ThemeClusterer::Idf(TermId term) const {
+  return std::log((static_cast<double>(documents_) + 1.0) /
+                  (static_cast<double>(doc_freq_[term]) + 0.5));
 }
 
-double ThemeClusterer::ThemeScore(const Theme& theme, const TermCounts& doc,
-                                  double vocab_beta) const {
-  double s = std::log(static_cast<double>(theme.documents));
-  if (options_.fade_half_life > 0) {
-    s -= std::log(2.0) * static_cast<double>(documents_ - theme.last_grown) /
-         options_.fade_half_life;
-  }
-  int i = 0;
-  for (const auto& [term, count] : doc) {
-    auto it = theme.term_counts.find(term);
-    const double n = it == theme.term_counts.end() ? 0.0 : static_cast<double>(it->second);
-    for (int j = 0; j < count; ++j, ++i) {
-      s += std::log(n + options_.beta + j) - std::log(theme.words + vocab_beta + i);
+double ThemeClusterer::Norm(Theme& theme) {
+  if (theme.norm_at != documents_ &&
+      (theme.norm_stale || documents_ - theme.norm_at >= options_.norm_refresh)) {
+    double sum = 0;
+    for (const auto& [term, n] : theme.term_counts) {  // Term-id order.
+      const double x = static_cast<double>(n) * Idf(term);
+      sum += x * x;
     }
+    theme.norm = std::sqrt(sum);
+    theme.norm_at = documents_;
+    theme.norm_stale = false;
   }
-  return s;
+  return theme.norm;
 }
 
 ThemeId ThemeClusterer::Assign(const TermCounts& doc) {
   if (doc.empty()) return -1;
-  const double vocab_beta = static_cast<double>(vocabulary_.size()) * options_.beta;
+  // Document frequencies and D include this document before scoring.
+  for (const auto& [term, count] : doc) ++doc_freq_[term];
+  ++documents_;
+  double doc_norm = 0;
+  for (const auto& [term, count] : doc) {
+    const double x = count * Idf(term);
+    doc_norm += x * x;
+  }
+  doc_norm = std::sqrt(doc_norm);
   // Candidates: themes sharing a term, each once, in id order (ties go to the lowest id).
   std::vector<ThemeId> candidates;
   for (const auto& [term, count] : doc) {
@@ -74,22 +74,39 @@ ThemeId ThemeClusterer::Assign(const TermCounts& doc) {
   candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
 
   ThemeId best = -1;
-  double best_score = NewThemeScore(doc, vocab_beta);
+  double best_score = -1, best_raw = -1;
   for (ThemeId z : candidates) {
-    if (!themes_[z].tag.empty() && themes_[z].documents == 0) continue;
-    const double s = ThemeScore(themes_[z], doc, vocab_beta);
-    if (s > best_score) {
-      best_score = s;
+    Theme& theme = themes_[z];
+    const double norm = Norm(theme);
+    if (norm <= 0 || doc_norm <= 0) continue;
+    double dot = 0;
+    for (const auto& [term, count] : doc) {  // Sorted by term id.
+      auto it = theme.term_counts.find(term);
+      if (it == theme.term_counts.end()) continue;
+      const double idf = Idf(term);
+      dot += count * idf * static_cast<double>(it->second) * idf;
+    }
+    const double raw = dot / (doc_norm * norm);
+    double score = raw * (1 + options_.size_gain * std::log(static_cast<double>(theme.documents)));
+    if (options_.fade_half_life > 0) {
+      score *=
+          std::exp2(-static_cast<double>(documents_ - theme.last_grown) / options_.fade_half_life);
+    }
+    if (score > best_score) {
+      best_score = score;
+      best_raw = raw;
       best = z;
     }
   }
-  if (best < 0) best = NewTheme();
+  if (best < 0 || best_raw < options_.create_threshold) best = NewTheme();
   AddTo(best, doc);
   AfterDocument();
   return best;
 }
 
 ThemeId ThemeClusterer::AssignTagged(const TermCounts& doc, const std::string& tag) {
+  for (const auto& [term, count] : doc) ++doc_freq_[term];
+  ++documents_;
   auto [it, inserted] = tags_.try_emplace(tag, -1);
   if (inserted) {
     it->second = NewTheme();
@@ -119,7 +136,8 @@ void ThemeClusterer::AddTo(ThemeId id, const TermCounts& doc) {
   ++theme.documents;
   theme.dirty = true;
   theme.changed = true;
-  theme.last_grown = documents_ + 1;
+  theme.norm_stale = true;
+  theme.last_grown = documents_;
   for (const auto& [term, count] : doc) {
     term_total_[term] += count;
     if (!term_changed_[term]) {
@@ -131,7 +149,6 @@ void ThemeClusterer::AddTo(ThemeId id, const TermCounts& doc) {
     it->second += count;
     theme.words += count;
   }
-  ++documents_;
   if (theme.term_counts.size() > options_.max_terms_per_theme) Prune(id);
 }
 
@@ -142,6 +159,7 @@ void ThemeClusterer::Prune(ThemeId id) {
   std::sort(ranked.begin(), ranked.end());
   // Drop down to three quarters of the limit, so pruning does not run on every document.
   const size_t keep = options_.max_terms_per_theme * 3 / 4;
+  theme.norm_stale = true;
   for (size_t i = keep; i < ranked.size(); ++i) {
     const TermId term = ranked[i].second;
     theme.term_counts.erase(term);
@@ -208,6 +226,7 @@ void ThemeClusterer::Merge(ThemeId from, ThemeId into) {
   dst.words += src.words;
   dst.dirty = true;
   dst.changed = true;
+  dst.norm_stale = true;
   src.changed = true;
   for (const auto& [term, n] : src.term_counts) {
     auto& p = postings_[term];
@@ -318,12 +337,16 @@ void ThemeClusterer::ExportTheme(ThemeId id, state::ThemeState* out) const {
   out->set_merged_into(t.merged_into);
   out->set_last_grown(t.last_grown);
   out->set_merge_dirty(t.dirty);
+  out->set_norm(t.norm);
+  out->set_norm_at(t.norm_at);
+  out->set_norm_stale(t.norm_stale);
 }
 
 void ThemeClusterer::ExportTerm(TermId term, state::TermState* out) const {
   out->set_term(term);
   out->set_stem(stems_[term]);
   out->set_total(term_total_[term]);
+  out->set_document_frequency(doc_freq_[term]);
 }
 
 void ThemeClusterer::ExportGlobals(state::ClustererGlobals* out) const {
@@ -346,6 +369,7 @@ void ThemeClusterer::ImportGlobals(const state::ClustererGlobals& in) {
   for (Theme& t : themes_) t.merged_into = -2;  // Placeholder until imported.
   stems_.assign(static_cast<size_t>(in.terms_allocated()), std::string());
   term_total_.assign(stems_.size(), 0);
+  doc_freq_.assign(stems_.size(), 0);
   term_changed_.assign(stems_.size(), false);
   postings_.assign(stems_.size(), {});
   merges_.clear();
@@ -358,6 +382,7 @@ void ThemeClusterer::ImportTerm(const state::TermState& in) {
   if (id < 0 || id >= static_cast<TermId>(stems_.size())) return;
   stems_[id] = in.stem();
   term_total_[id] = in.total();
+  doc_freq_[id] = in.document_frequency();
   vocabulary_[in.stem()] = id;
 }
 
@@ -378,6 +403,9 @@ void ThemeClusterer::ImportTheme(const state::ThemeState& in) {
   t.merged_into = in.merged_into();
   t.last_grown = in.last_grown();
   t.dirty = in.merge_dirty();
+  t.norm = in.norm();
+  t.norm_at = in.norm_at();
+  t.norm_stale = in.norm_stale();
   if (t.merged_into < 0) ++live_themes_;
 }
 

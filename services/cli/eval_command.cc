@@ -54,8 +54,8 @@ int RunEval(const EvalOptions& options, std::FILE* out, std::FILE* err) {
   pipeline::NormalizerOptions norm_options;
   if (options.bigrams) norm_options.bigrams = *options.bigrams;
   pipeline::ClustererOptions cluster_options;
-  if (options.alpha) cluster_options.alpha = *options.alpha;
-  if (options.beta) cluster_options.beta = *options.beta;
+  if (options.create_threshold) cluster_options.create_threshold = *options.create_threshold;
+  if (options.size_gain) cluster_options.size_gain = *options.size_gain;
   if (options.merge_threshold) cluster_options.merge_threshold = *options.merge_threshold;
   if (options.merge_interval) cluster_options.merge_interval = *options.merge_interval;
   if (options.max_terms) cluster_options.max_terms_per_theme = *options.max_terms;

@@ -13,8 +13,8 @@ struct EvalOptions {
   std::string file;
   bool json = false;
   // Overrides of the clusterer's defaults, for experiments only.
-  std::optional<double> alpha;
-  std::optional<double> beta;
+  std::optional<double> create_threshold;
+  std::optional<double> size_gain;
   std::optional<bool> bigrams;
   std::optional<double> merge_threshold;
   std::optional<int64_t> merge_interval;

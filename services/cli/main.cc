@@ -31,7 +31,7 @@ constexpr char kUsage[] =
     "      Lines file ({\"id\",\"text\",\"label\"} per line, in stream order) and prints\n"
     "      NMI, ARI, purity, the number of themes and documents/s (--json: one object with\n"
     "      keys nmi, ari, purity, themes, docs, docs_per_s). For experiments only:\n"
-    "      --alpha X, --beta X, --bigrams / --nobigrams, --merge_threshold X,\n"
+    "      --create_threshold X, --size_gain X, --bigrams / --nobigrams, --merge_threshold X,\n"
     "      --merge_interval N, --max_terms N, --fade_half_life N override the defaults.\n"
     "  help\n"
     "      Prints this text.\n";
@@ -94,15 +94,15 @@ int Eval(const std::vector<std::string>& args) {
       options.json = true;
     } else if (args[i] == "--bigrams" || args[i] == "--nobigrams") {
       options.bigrams = args[i] == "--bigrams";
-    } else if (const bool alpha = TakeFlag(args, i, "alpha", &value);
-               alpha || TakeFlag(args, i, "beta", &value)) {
+    } else if (const bool threshold = TakeFlag(args, i, "create_threshold", &value);
+               threshold || TakeFlag(args, i, "size_gain", &value)) {
       double v;
       if (!absl::SimpleAtod(value, &v) || v <= 0) {
         std::fprintf(stderr, "fieldloop eval: --%s needs a positive number\n",
-                     alpha ? "alpha" : "beta");
+                     threshold ? "create_threshold" : "size_gain");
         return 1;
       }
-      (alpha ? options.alpha : options.beta) = v;
+      (threshold ? options.create_threshold : options.size_gain) = v;
     } else if (const bool merge = TakeFlag(args, i, "merge_threshold", &value);
                merge || TakeFlag(args, i, "fade_half_life", &value)) {
       double v;

@@ -33,7 +33,9 @@ class ThemeBookTest : public ::testing::Test {
   }
 
   TextNormalizer normalizer_;
-  ThemeClusterer clusterer_;
+  // Threshold 0: texts sharing a term share a theme, so the book is tested on known groups
+  // even on a four-document corpus (where idf says little).
+  ThemeClusterer clusterer_{ClustererOptions{.create_threshold = 0, .merge_interval = 0}};
   ThemeBook book_;
 };
 

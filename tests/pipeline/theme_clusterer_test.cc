@@ -52,10 +52,10 @@ TEST(ThemeClusterer, SameInputsInSameOrderGiveSameThemes) {
   EXPECT_EQ(first, second);
 }
 
-TEST(ThemeClusterer, MoreNewThemeWeightGivesAtLeastAsManyThemes) {
+TEST(ThemeClusterer, AHigherCreateThresholdGivesMoreThemes) {
   const std::vector<std::string> docs = {"a b", "a c", "b c", "c d", "d e", "e f", "f a"};
-  ThemeClusterer few(ClustererOptions{.alpha = 0.001, .beta = 0.02});
-  ThemeClusterer many(ClustererOptions{.alpha = 100, .beta = 0.02});
+  ThemeClusterer few(ClustererOptions{.create_threshold = 0.01, .merge_interval = 0});
+  ThemeClusterer many(ClustererOptions{.create_threshold = 0.9, .merge_interval = 0});
   for (const auto& d : docs) {
     Add(few, d);
     Add(many, d);
@@ -119,8 +119,9 @@ TEST(ThemeClusterer, TwoTaggedThemesNeverMerge) {
 }
 
 TEST(ThemeClusterer, TermStatisticsPerThemeAreBounded) {
-  ThemeClusterer c(ClustererOptions{.alpha = 1e-9, .merge_interval = 0, .max_terms_per_theme = 8});
-  // One theme (alpha ~ 0 keeps everything together) fed 200 distinct terms.
+  ThemeClusterer c(
+      ClustererOptions{.create_threshold = 0, .merge_interval = 0, .max_terms_per_theme = 8});
+  // One theme (threshold 0 keeps everything sharing a term together) fed 200 distinct terms.
   std::string words = "common";
   for (int i = 0; i < 200; ++i) {
     Add(c, "common shared w" + std::to_string(i));
@@ -134,17 +135,17 @@ TEST(ThemeClusterer, TermStatisticsPerThemeAreBounded) {
               (top[0].first == "shared" && top[1].first == "common"));
 }
 
-TEST(ThemeClusterer, FadingLetsANewTopicLeaveAnOldBigTheme) {
-  // Without fading, a big old theme attracts a text sharing one common word; with a short
-  // half-life it has faded by then.
+TEST(ThemeClusterer, FadingPrefersTheThemeThatGrewLast) {
+  // Two themes of equal size and equal similarity to the probe: without fading the tie goes
+  // to the lower id; with fading, to the theme that grew most recently.
   auto run = [](double half_life) {
     ThemeClusterer c(ClustererOptions{.merge_interval = 0, .fade_half_life = half_life});
-    for (int i = 0; i < 50; ++i) Add(c, "storm weather florida cold");
-    for (int i = 0; i < 50; ++i) Add(c, "election vote senate count");
-    return Add(c, "storm weather florida documentary");
+    for (int i = 0; i < 20; ++i) Add(c, "alpha beta");
+    for (int i = 0; i < 20; ++i) Add(c, "gamma delta");
+    return Add(c, "alpha gamma");
   };
   EXPECT_EQ(run(0), 0);
-  EXPECT_NE(run(5), 0);
+  EXPECT_EQ(run(5), 1);
 }
 
 }  // namespace

@@ -44,7 +44,8 @@ std::vector<IngestRequest> Records() {
   return out;
 }
 
-std::unique_ptr<testing::Subprocess> StartDaemon(const std::string& data_dir, std::string* address) {
+std::unique_ptr<testing::Subprocess> StartDaemon(const std::string& data_dir,
+                                                 std::string* address) {
   auto p = std::make_unique<testing::Subprocess>(std::vector<std::string>{
       testing::Runfile("services/fieldloopd"), "--listen=127.0.0.1:0", "--data_dir=" + data_dir});
   std::optional<std::string> line = p->WaitForLine("listening on ");
