@@ -87,7 +87,13 @@ ThemeSummary ThemeBook::Summarize(ThemeId theme, const ThemeClusterer& clusterer
     if (label.size() == 3) break;
     if (std::find(label.begin(), label.end(), form) == label.end()) label.push_back(form);
   }
-  s.label = label.empty() ? absl::StrCat("theme ", theme) : absl::StrJoin(label, " / ");
+  // A manually tagged theme is labelled with its tag, as the people who tag expect.
+  const std::string& tag = clusterer.TagOf(theme);
+  if (!tag.empty()) {
+    s.label = tag;
+  } else {
+    s.label = label.empty() ? absl::StrCat("theme ", theme) : absl::StrJoin(label, " / ");
+  }
   return s;
 }
 
