@@ -42,7 +42,7 @@ struct Quote {
 
 struct ThemeSummary {
   ThemeId id = -1;
-  std::string label;                                  // 2-4 terms, most distinctive first.
+  std::string label;  // The manual tag, else 2-4 terms, most distinctive first.
   std::vector<std::pair<std::string, double>> terms;  // Display form, weight; best first.
   int64_t mentions = 0;
   std::map<std::string, int64_t> by_region, by_segment, by_source, by_quarter;  // "2026-Q3".

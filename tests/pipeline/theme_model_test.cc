@@ -133,6 +133,21 @@ TEST(ThemeModel, TranscriptKeepsBuyerSentencesAndRepSentencesReportingANeed) {
   EXPECT_EQ(model.Apply(r).size(), 2u);
 }
 
+TEST(ThemeModel, TaggedFeedbackIsLabelledWithItsTag) {
+  IngestRequest r;
+  auto* e = r.mutable_feedback_event();
+  e->set_id("fb-1");
+  e->set_source(fieldloop::v1::SOURCE_CALL);
+  e->set_text("Buyers want monthly billing instead of annual prepay");
+  e->set_theme_tag("billing-terms");
+  ThemeModel model;
+  ASSERT_EQ(model.Apply(r).size(), 1u);
+  std::vector<ThemeSummary> themes = model.Summaries();
+  ASSERT_EQ(themes.size(), 1u);
+  EXPECT_EQ(themes[0].label, "billing-terms");
+  EXPECT_EQ(themes[0].quotes[0].record_id, "fb-1");
+}
+
 TEST(ThemeModel, WinLossObjectionsCarryTheDeal) {
   IngestRequest r;
   auto* w = r.mutable_win_loss_note();
