@@ -14,6 +14,7 @@ TermId ThemeClusterer::Intern(absl::string_view stem) {
     stems_.emplace_back(stem);
     term_total_.push_back(0);
     doc_freq_.push_back(0);
+    log_df_.push_back(std::log(0.5));
     term_changed_.push_back(false);
   }
   return it->second;
@@ -34,8 +35,18 @@ TermCounts ThemeClusterer::Count(const std::vector<TermId>& terms) {
 }
 
 double ThemeClusterer::Idf(TermId term) const {
-  return std::log((static_cast<double>(documents_) + 1.0) /
-                  (static_cast<double>(doc_freq_[term]) + 0.5));
+  // ln((D + 1) / (df + 0.5)) from cached logarithms: log_d1_ follows documents_ and
+  // log_df_[term] follows doc_freq_[term] (both refreshed where they change).
+  return log_d1_ - log_df_[term];
+}
+
+void ThemeClusterer::CountDocument(const TermCounts& doc) {
+  for (const auto& [term, count] : doc) {
+    ++doc_freq_[term];
+    log_df_[term] = std::log(static_cast<double>(doc_freq_[term]) + 0.5);
+  }
+  ++documents_;
+  log_d1_ = std::log(static_cast<double>(documents_) + 1.0);
 }
 
 double ThemeClusterer::Norm(Theme& theme) {
@@ -56,8 +67,7 @@ double ThemeClusterer::Norm(Theme& theme) {
 ThemeId ThemeClusterer::Assign(const TermCounts& doc) {
   if (doc.empty()) return -1;
   // Document frequencies and D include this document before scoring.
-  for (const auto& [term, count] : doc) ++doc_freq_[term];
-  ++documents_;
+  CountDocument(doc);
   double doc_norm = 0;
   for (const auto& [term, count] : doc) {
     const double x = count * Idf(term);
@@ -105,8 +115,7 @@ ThemeId ThemeClusterer::Assign(const TermCounts& doc) {
 }
 
 ThemeId ThemeClusterer::AssignTagged(const TermCounts& doc, const std::string& tag) {
-  for (const auto& [term, count] : doc) ++doc_freq_[term];
-  ++documents_;
+  CountDocument(doc);
   auto [it, inserted] = tags_.try_emplace(tag, -1);
   if (inserted) {
     it->second = NewTheme();
@@ -370,6 +379,8 @@ void ThemeClusterer::ImportGlobals(const state::ClustererGlobals& in) {
   stems_.assign(static_cast<size_t>(in.terms_allocated()), std::string());
   term_total_.assign(stems_.size(), 0);
   doc_freq_.assign(stems_.size(), 0);
+  log_df_.assign(stems_.size(), std::log(0.5));
+  log_d1_ = std::log(static_cast<double>(documents_) + 1.0);
   term_changed_.assign(stems_.size(), false);
   postings_.assign(stems_.size(), {});
   merges_.clear();
@@ -383,6 +394,7 @@ void ThemeClusterer::ImportTerm(const state::TermState& in) {
   stems_[id] = in.stem();
   term_total_[id] = in.total();
   doc_freq_[id] = in.document_frequency();
+  log_df_[id] = std::log(static_cast<double>(doc_freq_[id]) + 0.5);
   vocabulary_[in.stem()] = id;
 }
 

@@ -156,6 +156,7 @@ class ThemeClusterer {
   void Merge(ThemeId from, ThemeId into);
 
   double Idf(TermId term) const;
+  void CountDocument(const TermCounts& doc);  // Adds `doc` to df and D.
   double Norm(Theme& theme);
 
   ClustererOptions options_;
@@ -163,6 +164,8 @@ class ThemeClusterer {
   std::vector<std::string> stems_;              // TermId -> stem.
   std::vector<int64_t> term_total_;             // TermId -> occurrences in all documents.
   std::vector<int64_t> doc_freq_;               // TermId -> documents holding it.
+  std::vector<double> log_df_;                  // TermId -> ln(doc_freq_ + 0.5).
+  double log_d1_ = 0;                           // ln(documents_ + 1).
   std::vector<Theme> themes_;                   // Index = ThemeId.
   std::vector<std::vector<ThemeId>> postings_;  // TermId -> themes holding the term.
   int64_t documents_ = 0;
