@@ -52,12 +52,14 @@ void ThemeClusterer::CountDocument(const TermCounts& doc) {
 double ThemeClusterer::Norm(Theme& theme) {
   if (theme.norm_at != documents_ &&
       (theme.norm_stale || documents_ - theme.norm_at >= options_.norm_refresh)) {
-    double sum = 0;
-    for (const auto& [term, n] : theme.term_counts) {  // Term-id order.
+    // Hash-map order differs between processes (absl salts it), so the squares are summed
+    // exactly, as 2^-32 fixed point in 128 bits: the result is the same in any order.
+    unsigned __int128 sum = 0;
+    for (const auto& [term, n] : theme.term_counts) {
       const double x = static_cast<double>(n) * Idf(term);
-      sum += x * x;
+      sum += static_cast<unsigned __int128>(x * x * 4294967296.0);
     }
-    theme.norm = std::sqrt(sum);
+    theme.norm = std::sqrt(static_cast<double>(sum) / 4294967296.0);
     theme.norm_at = documents_;
     theme.norm_stale = false;
   }

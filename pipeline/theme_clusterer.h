@@ -10,8 +10,9 @@
 // norm_refresh documents). d joins the best-scoring theme unless that theme's raw cosine
 // is below create_threshold, in which case it starts a new theme. Ties go to the lowest
 // theme id. Candidates come from an inverted index term -> themes, so only themes sharing
-// a term with d are scored. Every sum runs in term-id order, so results are the same
-// after a restart.
+// a term with d are scored. No floating-point sum runs in hash-map order (absl salts it per
+// process): document sums run in term-id order and theme norms are summed exactly in fixed
+// point, so the same input gives the same themes in any process, also after a restart.
 //
 // Manual tags: a tagged document joins the theme of its tag (created on first use, never
 // merged away) and its terms teach that theme, so later untagged documents like it join.
@@ -31,7 +32,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "pipeline/theme_state.pb.h"
@@ -136,10 +136,10 @@ class ThemeClusterer {
   struct Theme {
     int64_t documents = 0;
     int64_t words = 0;
-    absl::btree_map<TermId, int64_t> term_counts;  // Ordered: sums in term-id order.
-    double norm = 0;                               // Cached TF-IDF norm.
-    int64_t norm_at = -1;                          // documents_ when norm was computed.
-    bool norm_stale = true;                        // Changed since.
+    absl::flat_hash_map<TermId, int64_t> term_counts;
+    double norm = 0;         // Cached TF-IDF norm.
+    int64_t norm_at = -1;    // documents_ when norm was computed.
+    bool norm_stale = true;  // Changed since.
     std::string tag;
     ThemeId merged_into = -1;  // Set when merged away.
     bool dirty = false;        // Changed since the last merge check.
