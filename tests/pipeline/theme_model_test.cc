@@ -7,27 +7,12 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
-#include "tests/testing/subprocess.h"
+#include "tests/testing/example_records.h"
 
 namespace fieldloop::pipeline {
 namespace {
 
 using fieldloop::v1::IngestRequest;
-
-std::vector<IngestRequest> LoadExample() {
-  std::vector<IngestRequest> out;
-  for (const char* name : {"feedback.jsonl", "win_loss.jsonl"}) {
-    std::ifstream in(testing::Runfile(std::string("examples/q3-push/") + name));
-    EXPECT_TRUE(in) << name;
-    std::string line;
-    while (std::getline(in, line)) {
-      IngestRequest r;
-      EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(line, &r).ok()) << line;
-      out.push_back(r);
-    }
-  }
-  return out;
-}
 
 // Everything a model would store, serialized deterministically, for comparison.
 std::string Snapshot(ThemeModel& model) {
@@ -40,7 +25,7 @@ std::string Snapshot(ThemeModel& model) {
 
 TEST(ThemeModel, ExampleInitiativeGivesReadableThemes) {
   ThemeModel model;
-  for (const IngestRequest& r : LoadExample()) model.Apply(r);
+  for (const IngestRequest& r : testing::ExampleRecords()) model.Apply(r);
   std::vector<ThemeSummary> themes = model.Summaries();
   ASSERT_GE(themes.size(), 5u);
   int64_t mentions = 0;
@@ -53,7 +38,7 @@ TEST(ThemeModel, ExampleInitiativeGivesReadableThemes) {
 }
 
 TEST(ThemeModel, ExportImportRoundTripContinuesExactly) {
-  const std::vector<IngestRequest> records = LoadExample();
+  const std::vector<IngestRequest> records = testing::ExampleRecords();
   const size_t half = records.size() / 2;
   ThemeModel straight;
   ThemeModel first_half;
@@ -100,7 +85,7 @@ TEST(ThemeModel, ExportImportRoundTripContinuesExactly) {
 }
 
 TEST(ThemeModel, SameRecordsInSameOrderGiveTheSameState) {
-  const std::vector<IngestRequest> records = LoadExample();
+  const std::vector<IngestRequest> records = testing::ExampleRecords();
   ThemeModel a, b;
   for (const IngestRequest& r : records) {
     a.Apply(r);

@@ -44,29 +44,18 @@ std::vector<IngestRequest> Records() {
   return out;
 }
 
-std::unique_ptr<testing::Subprocess> StartDaemon(const std::string& data_dir,
-                                                 std::string* address) {
-  auto p = std::make_unique<testing::Subprocess>(std::vector<std::string>{
-      testing::Runfile("services/fieldloopd"), "--listen=127.0.0.1:0", "--data_dir=" + data_dir});
-  std::optional<std::string> line = p->WaitForLine("listening on ");
-  if (!line) return nullptr;
-  const size_t at = line->find("listening on ") + 13;
-  *address = line->substr(at, line->find(' ', at) - at);
-  return p;
-}
-
 TEST(CrashApply, SigkillWhileApplyingThenRestartGivesTheUninterruptedThemes) {
   testing::TempDir dir;
   const std::vector<IngestRequest> records = Records();
   std::string address;
-  auto daemon = StartDaemon(dir.Sub("data"), &address);
+  auto daemon = testing::StartDaemon(dir.Sub("data"), &address);
   ASSERT_NE(daemon, nullptr);
   testing::StreamResult acked = testing::StreamAll(address, records);
   ASSERT_EQ(acked.acks.size(), records.size());
   daemon->Signal(SIGKILL);  // Right after the last ack: the applier is usually mid-way.
   daemon->Wait();
 
-  auto restarted = StartDaemon(dir.Sub("data"), &address);
+  auto restarted = testing::StartDaemon(dir.Sub("data"), &address);
   ASSERT_NE(restarted, nullptr);
   {
     grpc::ClientContext context;

@@ -26,18 +26,10 @@ using ::testing::HasSubstr;
 using testing::Runfile;
 using testing::Subprocess;
 
-// Starts fieldloopd on a free port over `data_dir`; returns its address via `address`.
 std::unique_ptr<Subprocess> StartDaemon(const std::string& data_dir, std::string* address,
                                         bool sync_writes = false) {
-  auto p = std::make_unique<Subprocess>(std::vector<std::string>{
-      Runfile("services/fieldloopd"), "--listen=127.0.0.1:0", "--data_dir=" + data_dir,
-      absl::StrCat("--sync_writes=", sync_writes ? "true" : "false")});
-  std::optional<std::string> line = p->WaitForLine("listening on ");
-  EXPECT_TRUE(line.has_value()) << p->DrainOutput();
-  if (!line) return nullptr;
-  const size_t at = line->find("listening on ") + 13;
-  *address = line->substr(at, line->find(' ', at) - at);
-  return p;
+  return testing::StartDaemon(data_dir, address,
+                              {absl::StrCat("--sync_writes=", sync_writes ? "true" : "false")});
 }
 
 TEST(Fieldloopd, EveryAckedRecordSurvivesSigkill) {

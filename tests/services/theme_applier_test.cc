@@ -12,28 +12,14 @@
 #include "gtest/gtest.h"
 #include "pipeline/theme_model.h"
 #include "services/server.h"
+#include "tests/testing/example_records.h"
 #include "tests/testing/ingest_client.h"
-#include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 
 namespace fieldloop::services {
 namespace {
 
 using fieldloop::v1::IngestRequest;
-
-std::vector<IngestRequest> LoadExample() {
-  std::vector<IngestRequest> out;
-  for (const char* name : {"feedback.jsonl", "win_loss.jsonl"}) {
-    std::ifstream in(testing::Runfile(std::string("examples/q3-push/") + name));
-    std::string line;
-    while (std::getline(in, line)) {
-      IngestRequest r;
-      EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(line, &r).ok());
-      out.push_back(r);
-    }
-  }
-  return out;
-}
 
 // What the themes must be: the same records through one model, in order.
 std::vector<pipeline::ThemeSummary> Expected(const std::vector<IngestRequest>& records) {
@@ -97,7 +83,7 @@ class ThemeApplierTest : public ::testing::Test {
 };
 
 TEST_F(ThemeApplierTest, IngestedRecordsAreAppliedInOrderAndWaitAppliedSaysWhen) {
-  const std::vector<IngestRequest> records = LoadExample();
+  const std::vector<IngestRequest> records = testing::ExampleRecords();
   Start();
   testing::StreamResult r = testing::StreamAll(server_->address(), records);
   ASSERT_EQ(r.acks.size(), records.size());
@@ -108,7 +94,7 @@ TEST_F(ThemeApplierTest, IngestedRecordsAreAppliedInOrderAndWaitAppliedSaysWhen)
 }
 
 TEST_F(ThemeApplierTest, RecordsAckedButNotAppliedBeforeACrashAreReplayedOnce) {
-  const std::vector<IngestRequest> records = LoadExample();
+  const std::vector<IngestRequest> records = testing::ExampleRecords();
   const size_t half = records.size() / 2;
   // First half through the server and applied.
   Start();
@@ -133,7 +119,7 @@ TEST_F(ThemeApplierTest, RecordsAckedButNotAppliedBeforeACrashAreReplayedOnce) {
 }
 
 TEST_F(ThemeApplierTest, DuplicatesDoNotCountTwice) {
-  const std::vector<IngestRequest> records = LoadExample();
+  const std::vector<IngestRequest> records = testing::ExampleRecords();
   Start();
   testing::StreamAll(server_->address(), records);
   testing::StreamAll(server_->address(), records);

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -113,6 +114,22 @@ class Subprocess {
   bool exited_ = false;
   int status_ = -1;
 };
+
+// Starts fieldloopd (a data dependency: //services:fieldloopd) on a free loopback port
+// over `data_dir` with `extra_flags`; sets `*address` from its "listening on" line.
+// Returns nullptr (and leaves `*address` alone) when it does not come up.
+inline std::unique_ptr<Subprocess> StartDaemon(const std::string& data_dir, std::string* address,
+                                               std::vector<std::string> extra_flags = {}) {
+  std::vector<std::string> argv = {Runfile("services/fieldloopd"), "--listen=127.0.0.1:0",
+                                   "--data_dir=" + data_dir};
+  argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+  auto p = std::make_unique<Subprocess>(argv);
+  std::optional<std::string> line = p->WaitForLine("listening on ");
+  if (!line) return nullptr;
+  const size_t at = line->find("listening on ") + 13;
+  *address = line->substr(at, line->find(' ', at) - at);
+  return p;
+}
 
 }  // namespace fieldloop::testing
 
