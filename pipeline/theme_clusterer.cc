@@ -157,6 +157,7 @@ void ThemeClusterer::AddTo(ThemeId id, const TermCounts& doc) {
     }
     auto [it, inserted] = theme.term_counts.try_emplace(term, 0);
     if (inserted) postings_[term].push_back(id);
+    theme.square_sum += (2 * it->second + count) * static_cast<int64_t>(count);
     it->second += count;
     theme.words += count;
   }
@@ -173,6 +174,7 @@ void ThemeClusterer::Prune(ThemeId id) {
   theme.norm_stale = true;
   for (size_t i = keep; i < ranked.size(); ++i) {
     const TermId term = ranked[i].second;
+    theme.square_sum -= ranked[i].first * ranked[i].first;
     theme.term_counts.erase(term);
     auto& p = postings_[term];
     p.erase(std::remove(p.begin(), p.end(), id), p.end());
@@ -190,8 +192,8 @@ double ThemeClusterer::Cosine(const Theme& a, const Theme& b) const {
     if (it != large.term_counts.end()) dot += n * it->second;
   }
   if (dot == 0) return 0;
-  for (const auto& [term, n] : a.term_counts) na += n * n;
-  for (const auto& [term, n] : b.term_counts) nb += n * n;
+  na = a.square_sum;
+  nb = b.square_sum;
   return static_cast<double>(dot) / std::sqrt(static_cast<double>(na) * static_cast<double>(nb));
 }
 
@@ -244,9 +246,11 @@ void ThemeClusterer::Merge(ThemeId from, ThemeId into) {
     p.erase(std::remove(p.begin(), p.end(), from), p.end());
     auto [it, inserted] = dst.term_counts.try_emplace(term, 0);
     if (inserted) p.push_back(into);
+    dst.square_sum += (2 * it->second + n) * n;
     it->second += n;
   }
   src.term_counts.clear();
+  src.square_sum = 0;
   src.documents = 0;
   src.words = 0;
   src.merged_into = into;
@@ -289,7 +293,7 @@ double ThemeClusterer::Closeness(ThemeId theme, const TermCounts& doc) const {
     auto it = t.term_counts.find(term);
     if (it != t.term_counts.end()) dot += count * it->second;
   }
-  for (const auto& [term, n] : t.term_counts) theme_norm += n * n;
+  theme_norm = t.square_sum;
   if (dot == 0) return 0;
   return static_cast<double>(dot) /
          std::sqrt(static_cast<double>(doc_norm) * static_cast<double>(theme_norm));
@@ -410,6 +414,7 @@ void ThemeClusterer::ImportTheme(const state::ThemeState& in) {
   for (const auto& tc : in.terms()) {
     if (tc.term() < 0 || tc.term() >= static_cast<TermId>(postings_.size())) continue;
     t.term_counts[tc.term()] = tc.count();
+    t.square_sum += tc.count() * tc.count();
     postings_[tc.term()].push_back(id);
   }
   t.tag = in.tag();

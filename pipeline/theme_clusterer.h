@@ -137,6 +137,7 @@ class ThemeClusterer {
     int64_t documents = 0;
     int64_t words = 0;
     absl::flat_hash_map<TermId, int64_t> term_counts;
+    int64_t square_sum = 0;  // Sum of squared term counts (kept in step with term_counts).
     double norm = 0;         // Cached TF-IDF norm.
     int64_t norm_at = -1;    // documents_ when norm was computed.
     bool norm_stale = true;  // Changed since.

@@ -28,8 +28,8 @@ struct ApplierOptions {
   // Model parameters (normalization and clusterer); the defaults are fieldloop eval's.
   pipeline::ModelOptions model;
   // Most records applied per WriteBatch of theme state.
-  // Default: 512.
-  int batch_records = 512;
+  // Default: 4096.
+  int batch_records = 4096;
 };
 
 struct ApplierStats {
