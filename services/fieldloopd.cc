@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
       "fieldloopd: receives rep feedback, transcripts, win/loss notes, content inventory and "
       "onboarding metrics over gRPC (fieldloop.v1.Ingest) into a RocksDB store.\n"
       "Usage: fieldloopd [--listen=HOST:PORT] [--data_dir=DIR] [--sync_writes] "
-      "[--max_record_bytes=N]\nStops cleanly on SIGINT or SIGTERM.");
+      "[--max_record_bytes=N] [--apply_themes=false]\nStops cleanly on SIGINT or SIGTERM. "
+      "Flags and data layout: docs/operations.md.");
   absl::ParseCommandLine(argc, argv);
 
   fieldloop::services::ServerOptions options;

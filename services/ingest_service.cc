@@ -222,6 +222,9 @@ grpc::ServerUnaryReactor* IngestService::WaitApplied(
                           } else if (absl::IsDeadlineExceeded(applied.status())) {
                             reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                                                          std::string(applied.status().message())));
+                          } else if (absl::IsFailedPrecondition(applied.status())) {
+                            reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                                         std::string(applied.status().message())));
                           } else {
                             reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                                          std::string(applied.status().message())));

@@ -228,6 +228,17 @@ void ThemeApplier::WhenApplied(const std::string& initiative, storage::SequenceN
                                absl::Time deadline,
                                std::function<void(absl::StatusOr<storage::SequenceNumber>)> done) {
   if (sequence == 0) sequence = store_->LastSequence(initiative);
+  bool running;
+  {
+    absl::MutexLock lock(&mu_);
+    running = started_ && !stopping_;
+  }
+  if (!running) {
+    done(absl::FailedPreconditionError(
+        "theme state is not kept on this server (started with --apply_themes=false, or "
+        "shutting down)"));
+    return;
+  }
   {
     absl::MutexLock lock(&mu_);
     auto it = initiatives_.find(initiative);

@@ -55,8 +55,10 @@ class ThemeApplier {
   void Notify() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Calls `done(applied)` once every record of `initiative` with sequence <= `sequence` is
-  // applied, or `done(DeadlineExceeded)` at `deadline`. `sequence` 0 means the last
-  // sequence number stored when called. Runs `done` on the applier thread or inline.
+  // applied, or `done(DeadlineExceeded)` at `deadline`, or at once
+  // `done(FailedPrecondition)` when the applier was not started or is stopping. `sequence`
+  // 0 means the last sequence number stored when called. Runs `done` on the applier thread
+  // or inline.
   void WhenApplied(const std::string& initiative, storage::SequenceNumber sequence,
                    absl::Time deadline,
                    std::function<void(absl::StatusOr<storage::SequenceNumber>)> done)

@@ -42,10 +42,11 @@ void ExpectSameThemes(const std::vector<pipeline::ThemeSummary>& got,
 
 class ThemeApplierTest : public ::testing::Test {
  protected:
-  void Start() {
+  void Start(bool apply_themes = true) {
     ServerOptions options;
     options.listen = "127.0.0.1:0";
     options.data_dir = dir_.Sub("data");
+    options.apply_themes = apply_themes;
     auto server = FieldloopServer::Start(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
@@ -126,6 +127,19 @@ TEST_F(ThemeApplierTest, DuplicatesDoNotCountTwice) {
   uint64_t applied = 0;
   ASSERT_TRUE(WaitApplied("q3-push", &applied).ok());
   EXPECT_EQ(applied, records.size());
+  ExpectSameThemes(server_->applier().Summaries("q3-push"), Expected(records));
+}
+
+TEST_F(ThemeApplierTest, IngestOnlyServerSaysItKeepsNoThemesAndALaterServerAppliesAll) {
+  const std::vector<IngestRequest> records = testing::ExampleRecords();
+  Start(/*apply_themes=*/false);
+  ASSERT_EQ(testing::StreamAll(server_->address(), records).acks.size(), records.size());
+  uint64_t applied = 0;
+  EXPECT_EQ(WaitApplied("q3-push", &applied).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  server_.reset();
+  Start();
+  ASSERT_TRUE(WaitApplied("q3-push", &applied).ok());
+  EXPECT_EQ(server_->applier().stats().replayed, records.size());
   ExpectSameThemes(server_->applier().Summaries("q3-push"), Expected(records));
 }
 
