@@ -13,23 +13,35 @@ namespace {
 
 const std::map<std::string, fieldloop::v1::AssetType, std::less<>>& TypeNames() {
   static const auto* names = new std::map<std::string, fieldloop::v1::AssetType, std::less<>>{
-      {"deck", fieldloop::v1::ASSET_TYPE_DECK},       {"battlecard", fieldloop::v1::ASSET_TYPE_BATTLECARD},
-      {"one-pager", fieldloop::v1::ASSET_TYPE_ONE_PAGER}, {"play", fieldloop::v1::ASSET_TYPE_PLAY},
-      {"snippet", fieldloop::v1::ASSET_TYPE_SNIPPET}, {"video", fieldloop::v1::ASSET_TYPE_VIDEO},
-      {"module", fieldloop::v1::ASSET_TYPE_MODULE},   {"other", fieldloop::v1::ASSET_TYPE_OTHER}};
+      {"deck", fieldloop::v1::ASSET_TYPE_DECK},
+      {"battlecard", fieldloop::v1::ASSET_TYPE_BATTLECARD},
+      {"one-pager", fieldloop::v1::ASSET_TYPE_ONE_PAGER},
+      {"play", fieldloop::v1::ASSET_TYPE_PLAY},
+      {"snippet", fieldloop::v1::ASSET_TYPE_SNIPPET},
+      {"video", fieldloop::v1::ASSET_TYPE_VIDEO},
+      {"module", fieldloop::v1::ASSET_TYPE_MODULE},
+      {"other", fieldloop::v1::ASSET_TYPE_OTHER}};
   return *names;
 }
 
 std::string TypeWords(fieldloop::v1::AssetType type) {
   switch (type) {
-    case fieldloop::v1::ASSET_TYPE_DECK: return "deck";
-    case fieldloop::v1::ASSET_TYPE_BATTLECARD: return "battlecard competitor";
-    case fieldloop::v1::ASSET_TYPE_ONE_PAGER: return "one pager";
-    case fieldloop::v1::ASSET_TYPE_PLAY: return "play";
-    case fieldloop::v1::ASSET_TYPE_SNIPPET: return "snippet talk track";
-    case fieldloop::v1::ASSET_TYPE_VIDEO: return "video";
-    case fieldloop::v1::ASSET_TYPE_MODULE: return "onboarding module training";
-    default: return "";
+    case fieldloop::v1::ASSET_TYPE_DECK:
+      return "deck";
+    case fieldloop::v1::ASSET_TYPE_BATTLECARD:
+      return "battlecard competitor";
+    case fieldloop::v1::ASSET_TYPE_ONE_PAGER:
+      return "one pager";
+    case fieldloop::v1::ASSET_TYPE_PLAY:
+      return "play";
+    case fieldloop::v1::ASSET_TYPE_SNIPPET:
+      return "snippet talk track";
+    case fieldloop::v1::ASSET_TYPE_VIDEO:
+      return "video";
+    case fieldloop::v1::ASSET_TYPE_MODULE:
+      return "onboarding module training";
+    default:
+      return "";
   }
 }
 
@@ -71,8 +83,8 @@ absl::StatusOr<AssetFreshness> Freshness(const fieldloop::v1::ContentAsset& asse
                                          absl::CivilDay as_of, const FreshnessWindows& windows) {
   absl::StatusOr<absl::CivilDay> updated = ParseDay(asset.last_updated());
   if (!updated.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("content_asset '", asset.asset_id(),
-                                                   "': last_updated: ", updated.status().message()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "content_asset '", asset.asset_id(), "': last_updated: ", updated.status().message()));
   }
   AssetFreshness f;
   f.asset_id = asset.asset_id();

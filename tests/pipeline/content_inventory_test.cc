@@ -33,12 +33,12 @@ TEST(Freshness, AgeAgainstTheWindowOfTheAssetType) {
   EXPECT_EQ(battlecard->age_days, 91);
   EXPECT_EQ(battlecard->window_days, 90);
   EXPECT_TRUE(battlecard->stale);
-  auto deck = Freshness(Asset("d", fieldloop::v1::ASSET_TYPE_DECK, "Pricing", "2026-08-26"),
-                        kAsOf, windows);
+  auto deck = Freshness(Asset("d", fieldloop::v1::ASSET_TYPE_DECK, "Pricing", "2026-08-26"), kAsOf,
+                        windows);
   ASSERT_TRUE(deck.ok());
   EXPECT_FALSE(deck->stale);  // 91 days, window 180.
-  auto edge = Freshness(Asset("e", fieldloop::v1::ASSET_TYPE_SNIPPET, "x", "2026-08-27"), kAsOf,
-                        windows);
+  auto edge =
+      Freshness(Asset("e", fieldloop::v1::ASSET_TYPE_SNIPPET, "x", "2026-08-27"), kAsOf, windows);
   EXPECT_FALSE(edge->stale);  // Exactly 90 days old: still fresh.
 }
 
@@ -76,8 +76,8 @@ TEST(AssetMatching, TitleTagsAndTypeMakeTheAssetStems) {
       AssetStems(Asset("bc", fieldloop::v1::ASSET_TYPE_BATTLECARD, "Acme CRM Battlecard",
                        "2025-03-10", {"competitor:acme", "objection-handling"}),
                  n);
-  EXPECT_THAT(stems, ::testing::IsSupersetOf({"acm", "crm", "battlecard", "competitor",
-                                              "object", "handl"}));
+  EXPECT_THAT(stems, ::testing::IsSupersetOf(
+                         {"acm", "crm", "battlecard", "competitor", "object", "handl"}));
   EXPECT_TRUE(std::is_sorted(stems.begin(), stems.end()));
 }
 
@@ -94,8 +94,8 @@ TEST(AssetMatching, AnAssetCoversAThemeWhenItSharesItsHeavyTerms) {
   EXPECT_EQ(Coverage(battlecard, billing_theme), 0);
   EXPECT_FALSE(Covers(battlecard, billing_theme));  // A content gap: nothing on billing.
   // One shared generic word is not coverage.
-  std::vector<std::string> rep_guide = AssetStems(
-      Asset("g", fieldloop::v1::ASSET_TYPE_OTHER, "Rep guide", "2025-03-10"), n);
+  std::vector<std::string> rep_guide =
+      AssetStems(Asset("g", fieldloop::v1::ASSET_TYPE_OTHER, "Rep guide", "2025-03-10"), n);
   EXPECT_FALSE(Covers(rep_guide, acme_theme));
   EXPECT_EQ(Coverage(rep_guide, {}), 0);
 }
