@@ -31,16 +31,15 @@ fieldloop::v1::OnboardingMetric Metric(const std::string& cohort, double ramp, d
 TEST(RampRisks, EachLaggingFigureIsAReasonAndWorstComesFirst) {
   std::vector<RampRisk> risks = FindRampRisks({
       Metric("on-track", 88, 90, 0.9, 80),
-      Metric("slow", 100, 90, 0.9, 80),             // +11%: over the 10% allowance.
-      Metric("lagging", 142, 90, 0.58, 61),         // All three.
-      Metric("just-within", 99, 90, 0.75, 70),      // +10%, 0.75, 70: at the thresholds.
+      Metric("slow", 100, 90, 0.9, 80),         // +11%: over the 10% allowance.
+      Metric("lagging", 142, 90, 0.58, 61),     // All three.
+      Metric("just-within", 99, 90, 0.75, 70),  // +10%, 0.75, 70: at the thresholds.
   });
   ASSERT_EQ(risks.size(), 2u);
   EXPECT_EQ(risks[0].cohort, "lagging");
-  EXPECT_THAT(risks[0].reasons,
-              ElementsAre("ramp 142 days vs target 90 (+58%)",
-                          "certification pass rate 58% (threshold 75%)",
-                          "call quality 61/100 (threshold 70)"));
+  EXPECT_THAT(risks[0].reasons, ElementsAre("ramp 142 days vs target 90 (+58%)",
+                                            "certification pass rate 58% (threshold 75%)",
+                                            "call quality 61/100 (threshold 70)"));
   EXPECT_EQ(risks[1].cohort, "slow");
   EXPECT_THAT(risks[1].reasons, ElementsAre("ramp 100 days vs target 90 (+11%)"));
 }
