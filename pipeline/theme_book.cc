@@ -81,6 +81,7 @@ ThemeSummary ThemeBook::Summarize(ThemeId theme, const ThemeClusterer& clusterer
   ThemeSummary s = it->second.summary;
   for (const auto& [stem, weight] : clusterer.TopTerms(theme, 10)) {
     s.terms.emplace_back(DisplayForm(stem), weight);
+    s.stems.emplace_back(stem, weight);
   }
   std::vector<std::string> label;
   for (const auto& [form, weight] : s.terms) {

@@ -44,6 +44,7 @@ struct ThemeSummary {
   ThemeId id = -1;
   std::string label;  // The manual tag, else 2-4 terms, most distinctive first.
   std::vector<std::pair<std::string, double>> terms;  // Display form, weight; best first.
+  std::vector<std::pair<std::string, double>> stems;  // The same terms as stems.
   int64_t mentions = 0;
   std::map<std::string, int64_t> by_region, by_segment, by_source, by_quarter;  // "2026-Q3".
   int64_t first_seen = 0, last_seen = 0;                                        // Unix seconds.

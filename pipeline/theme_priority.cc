@@ -51,17 +51,15 @@ PrioritizedThemes Prioritize(const std::vector<ThemeSummary>& themes, absl::Civi
   PrioritizedThemes out;
   const std::string current = QuarterOfDay(as_of);
   const std::string previous = PreviousQuarter(current);
-  const int64_t as_of_seconds =
-      absl::ToUnixSeconds(absl::FromCivil(as_of, absl::UTCTimeZone()));
+  const int64_t as_of_seconds = absl::ToUnixSeconds(absl::FromCivil(as_of, absl::UTCTimeZone()));
   for (const ThemeSummary& t : themes) {
     PrioritizedTheme p;
     p.theme = t;
     p.this_quarter = CountIn(t.by_quarter, current);
     p.last_quarter = CountIn(t.by_quarter, previous);
-    const double trend =
-        std::clamp(static_cast<double>(p.this_quarter - p.last_quarter) /
-                       static_cast<double>(std::max<int64_t>(p.last_quarter, 1)),
-                   -1.0, 2.0);
+    const double trend = std::clamp(static_cast<double>(p.this_quarter - p.last_quarter) /
+                                        static_cast<double>(std::max<int64_t>(p.last_quarter, 1)),
+                                    -1.0, 2.0);
     const double days_since = std::max<double>(0, (as_of_seconds - t.last_seen) / 86400.0);
     const double breadth =
         (static_cast<double>(t.by_region.size()) + static_cast<double>(t.by_segment.size())) /

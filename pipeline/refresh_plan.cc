@@ -1,0 +1,151 @@
+#include "pipeline/refresh_plan.h"
+
+#include <algorithm>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace fieldloop::pipeline {
+namespace {
+
+std::string Day(absl::CivilDay d) {
+  return absl::StrFormat("%04d-%02d-%02d", d.year(), d.month(), d.day());
+}
+
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += "\"\"";
+    else out.push_back(c);
+  }
+  return out + "\"";
+}
+
+int PriorityRank(const std::string& p) { return p == "P1" ? 1 : p == "P2" ? 2 : 3; }
+
+// A refreshed asset keeps its own format.
+std::string SuggestedFormatForAsset(fieldloop::v1::AssetType type) {
+  switch (type) {
+    case fieldloop::v1::ASSET_TYPE_DECK: return "short deck";
+    case fieldloop::v1::ASSET_TYPE_BATTLECARD: return "battlecard";
+    case fieldloop::v1::ASSET_TYPE_ONE_PAGER: return "one-pager";
+    case fieldloop::v1::ASSET_TYPE_PLAY: return "play";
+    case fieldloop::v1::ASSET_TYPE_SNIPPET: return "objection-handling snippet";
+    case fieldloop::v1::ASSET_TYPE_VIDEO: return "video";
+    case fieldloop::v1::ASSET_TYPE_MODULE: return "onboarding module";
+    default: return "other";
+  }
+}
+
+}  // namespace
+
+std::string SuggestedFormat(const PrioritizedTheme& p) {
+  const ThemeSummary& t = p.theme;
+  int64_t competitor_mentions = 0;
+  for (const auto& [name, n] : t.competitors) competitor_mentions += n;
+  if (competitor_mentions > 0) return "battlecard";
+  if (t.objections * 2 >= t.mentions && t.objections > 0) return "objection-handling snippet";
+  if (t.won_deals > 0 && t.won_deals >= t.lost_deals) return "customer-story one-pager";
+  int64_t enablement = 0;
+  auto it = t.by_source.find("enablement_session");
+  if (it != t.by_source.end()) enablement = it->second;
+  if (enablement * 2 >= t.mentions) return "onboarding module";
+  return "short deck";
+}
+
+std::vector<RefreshTask> PlanTasks(const PrioritizedThemes& themes,
+                                   const std::vector<fieldloop::v1::ContentAsset>& assets,
+                                   absl::CivilDay as_of, TextNormalizer& normalizer,
+                                   const PlanOptions& o) {
+  // Assets sorted by id, with their stems and freshness.
+  std::vector<const fieldloop::v1::ContentAsset*> sorted;
+  for (const auto& a : assets) sorted.push_back(&a);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto* a, const auto* b) { return a->asset_id() < b->asset_id(); });
+  struct AssetInfo {
+    const fieldloop::v1::ContentAsset* asset;
+    std::vector<std::string> stems;
+    AssetFreshness freshness;
+  };
+  std::vector<AssetInfo> infos;
+  for (const auto* a : sorted) {
+    absl::StatusOr<AssetFreshness> f = Freshness(*a, as_of, o.windows);
+    if (!f.ok()) continue;
+    infos.push_back({a, AssetStems(*a, normalizer), *f});
+  }
+
+  std::vector<RefreshTask> tasks;
+  auto plan = [&](const PrioritizedTheme& p, const std::string& priority) {
+    const int days = priority == "P1" ? o.p1_days : priority == "P2" ? o.p2_days : o.p3_days;
+    const std::string due = Day(as_of + days);
+    bool covered = false;
+    for (const AssetInfo& info : infos) {
+      if (!Covers(info.stems, p.theme.stems)) continue;
+      covered = true;
+      if (!info.freshness.stale) continue;
+      RefreshTask t;
+      t.task_key = absl::StrCat(p.theme.id, "/", info.asset->asset_id());
+      t.theme_id = p.theme.id;
+      t.theme = p.theme.label;
+      t.asset_id = info.asset->asset_id();
+      t.asset = info.asset->title();
+      t.action = "refresh";
+      t.format = SuggestedFormatForAsset(info.asset->type());
+      t.owner = info.asset->owner();
+      t.due = due;
+      t.priority = priority;
+      t.evidence_count = p.theme.mentions;
+      t.reason = absl::StrFormat("last updated %s, %d days ago (window %d); theme: %s",
+                                 info.asset->last_updated(), info.freshness.age_days,
+                                 info.freshness.window_days, p.why);
+      tasks.push_back(std::move(t));
+    }
+    if (!covered) {
+      RefreshTask t;
+      t.task_key = absl::StrCat(p.theme.id, "/new");
+      t.theme_id = p.theme.id;
+      t.theme = p.theme.label;
+      t.action = "create";
+      t.format = SuggestedFormat(p);
+      t.asset = absl::StrCat(p.theme.label, " (", t.format, ")");
+      t.owner = "unassigned";
+      t.due = due;
+      t.priority = priority;
+      t.evidence_count = p.theme.mentions;
+      t.reason = absl::StrCat("no asset covers this theme; ", p.why);
+      tasks.push_back(std::move(t));
+    }
+  };
+  for (size_t i = 0; i < themes.global.size(); ++i) {
+    const int rank = static_cast<int>(i);
+    plan(themes.global[i], rank < o.p1_themes                 ? "P1"
+                           : rank < o.p1_themes + o.p2_themes ? "P2"
+                                                              : "P3");
+  }
+  for (size_t i = 0; i < themes.regional.size(); ++i) {
+    plan(themes.regional[i], static_cast<int>(i) < o.regional_p2_themes ? "P2" : "P3");
+  }
+  std::sort(tasks.begin(), tasks.end(), [](const RefreshTask& a, const RefreshTask& b) {
+    return std::make_tuple(PriorityRank(a.priority), a.theme_id, a.asset_id) <
+           std::make_tuple(PriorityRank(b.priority), b.theme_id, b.asset_id);
+  });
+  return tasks;
+}
+
+std::string RenderRefreshPlanCsv(const std::vector<RefreshTask>& tasks) {
+  std::string out = absl::StrCat(kRefreshPlanHeader, "\r\n");
+  for (const RefreshTask& t : tasks) {
+    const std::vector<std::string> fields = {
+        t.task_key, absl::StrCat(t.theme_id), t.theme, t.asset_id, t.asset, t.action, t.format,
+        t.owner, t.due, t.priority, t.status, absl::StrCat(t.evidence_count), t.reason};
+    std::vector<std::string> quoted;
+    for (const std::string& f : fields) quoted.push_back(CsvField(f));
+    absl::StrAppend(&out, absl::StrJoin(quoted, ","), "\r\n");
+  }
+  return out;
+}
+
+}  // namespace fieldloop::pipeline
