@@ -18,8 +18,10 @@ std::string CsvField(const std::string& s) {
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
   std::string out = "\"";
   for (char c : s) {
-    if (c == '"') out += "\"\"";
-    else out.push_back(c);
+    if (c == '"')
+      out += "\"\"";
+    else
+      out.push_back(c);
   }
   return out + "\"";
 }
@@ -29,14 +31,22 @@ int PriorityRank(const std::string& p) { return p == "P1" ? 1 : p == "P2" ? 2 : 
 // A refreshed asset keeps its own format.
 std::string SuggestedFormatForAsset(fieldloop::v1::AssetType type) {
   switch (type) {
-    case fieldloop::v1::ASSET_TYPE_DECK: return "short deck";
-    case fieldloop::v1::ASSET_TYPE_BATTLECARD: return "battlecard";
-    case fieldloop::v1::ASSET_TYPE_ONE_PAGER: return "one-pager";
-    case fieldloop::v1::ASSET_TYPE_PLAY: return "play";
-    case fieldloop::v1::ASSET_TYPE_SNIPPET: return "objection-handling snippet";
-    case fieldloop::v1::ASSET_TYPE_VIDEO: return "video";
-    case fieldloop::v1::ASSET_TYPE_MODULE: return "onboarding module";
-    default: return "other";
+    case fieldloop::v1::ASSET_TYPE_DECK:
+      return "short deck";
+    case fieldloop::v1::ASSET_TYPE_BATTLECARD:
+      return "battlecard";
+    case fieldloop::v1::ASSET_TYPE_ONE_PAGER:
+      return "one-pager";
+    case fieldloop::v1::ASSET_TYPE_PLAY:
+      return "play";
+    case fieldloop::v1::ASSET_TYPE_SNIPPET:
+      return "objection-handling snippet";
+    case fieldloop::v1::ASSET_TYPE_VIDEO:
+      return "video";
+    case fieldloop::v1::ASSET_TYPE_MODULE:
+      return "onboarding module";
+    default:
+      return "other";
   }
 }
 
@@ -138,9 +148,13 @@ std::vector<RefreshTask> PlanTasks(const PrioritizedThemes& themes,
 std::string RenderRefreshPlanCsv(const std::vector<RefreshTask>& tasks) {
   std::string out = absl::StrCat(kRefreshPlanHeader, "\r\n");
   for (const RefreshTask& t : tasks) {
-    const std::vector<std::string> fields = {
-        t.task_key, absl::StrCat(t.theme_id), t.theme, t.asset_id, t.asset, t.action, t.format,
-        t.owner, t.due, t.priority, t.status, absl::StrCat(t.evidence_count), t.reason};
+    const std::vector<std::string> fields = {t.task_key, absl::StrCat(t.theme_id),
+                                             t.theme,    t.asset_id,
+                                             t.asset,    t.action,
+                                             t.format,   t.owner,
+                                             t.due,      t.priority,
+                                             t.status,   absl::StrCat(t.evidence_count),
+                                             t.reason};
     std::vector<std::string> quoted;
     for (const std::string& f : fields) quoted.push_back(CsvField(f));
     absl::StrAppend(&out, absl::StrJoin(quoted, ","), "\r\n");

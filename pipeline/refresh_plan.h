@@ -22,14 +22,14 @@ inline constexpr char kRefreshPlanHeader[] =
 struct RefreshTask {
   std::string task_key;  // "<theme_id>/<asset_id>", or "<theme_id>/new" for a create task.
   ThemeId theme_id = -1;
-  std::string theme;     // Label.
-  std::string asset_id;  // Empty for a create task.
-  std::string asset;     // Asset title; for a create task, the suggested title.
-  std::string action;    // "refresh" or "create".
-  std::string format;    // battlecard, objection-handling snippet, short deck, ...
-  std::string owner;     // Inventory owner for refresh; "unassigned" for create.
-  std::string due;       // YYYY-MM-DD.
-  std::string priority;  // P1..P3.
+  std::string theme;            // Label.
+  std::string asset_id;         // Empty for a create task.
+  std::string asset;            // Asset title; for a create task, the suggested title.
+  std::string action;           // "refresh" or "create".
+  std::string format;           // battlecard, objection-handling snippet, short deck, ...
+  std::string owner;            // Inventory owner for refresh; "unassigned" for create.
+  std::string due;              // YYYY-MM-DD.
+  std::string priority;         // P1..P3.
   std::string status = "open";  // open, in_progress, done, wont_do.
   int64_t evidence_count = 0;   // Mentions of the theme.
   std::string reason;

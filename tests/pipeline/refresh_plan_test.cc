@@ -43,8 +43,8 @@ fieldloop::v1::ContentAsset Asset(const std::string& id, fieldloop::v1::AssetTyp
 class RefreshPlanTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ThemeSummary acme = Theme(1, "acme / battlecard / claims", 30,
-                              {{"acm", 9}, {"crm", 6}, {"claim", 3}});
+    ThemeSummary acme =
+        Theme(1, "acme / battlecard / claims", 30, {{"acm", 9}, {"crm", 6}, {"claim", 3}});
     acme.competitors = {{"Acme CRM", 12}};
     ThemeSummary billing = Theme(2, "monthly / billing", 20, {{"month", 8}, {"bill", 7}});
     ThemeSummary security = Theme(3, "soc / report", 10, {{"soc", 5}, {"report", 4}});
