@@ -24,12 +24,11 @@ absl::Status Errno(absl::string_view what, const std::string& path) {
 
 }  // namespace
 
-absl::StatusOr<OutputPaths> PathsFor(absl::string_view output_root,
-                                     absl::string_view initiative) {
+absl::StatusOr<OutputPaths> PathsFor(absl::string_view output_root, absl::string_view initiative) {
   if (!pipeline::IsValidInitiative(initiative)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "initiative '", initiative,
-        "' must match [a-z0-9][a-z0-9._-]{0,63}; it becomes a directory name"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("initiative '", initiative,
+                     "' must match [a-z0-9][a-z0-9._-]{0,63}; it becomes a directory name"));
   }
   if (output_root.empty()) return absl::InvalidArgumentError("output root is empty");
   OutputPaths p;
@@ -43,7 +42,9 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
   const std::filesystem::path target(path);
   std::error_code ec;
   std::filesystem::create_directories(target.parent_path(), ec);
-  if (ec) return absl::InternalError(absl::StrCat("creating ", target.parent_path().string(), ": ", ec.message()));
+  if (ec)
+    return absl::InternalError(
+        absl::StrCat("creating ", target.parent_path().string(), ": ", ec.message()));
   std::string tmp = absl::StrCat(path, ".tmp-XXXXXX");
   const int fd = mkstemp(tmp.data());
   if (fd < 0) return Errno("creating a temporary file for", path);

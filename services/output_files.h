@@ -21,8 +21,7 @@ struct OutputPaths {
 // The output paths of `initiative` under `output_root`. The initiative is untrusted: it
 // must match [a-z0-9][a-z0-9._-]{0,63} (so no "/", no "..", no empty name), else
 // InvalidArgument; the result is always inside output_root.
-absl::StatusOr<OutputPaths> PathsFor(absl::string_view output_root,
-                                     absl::string_view initiative);
+absl::StatusOr<OutputPaths> PathsFor(absl::string_view output_root, absl::string_view initiative);
 
 // Writes `contents` to `path` atomically, creating parent directories. Returns the errno
 // error (as Internal/PermissionDenied/...) naming the path on failure; the old file, if

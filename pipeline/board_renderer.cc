@@ -1,0 +1,209 @@
+#include "pipeline/board_renderer.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+
+namespace fieldloop::pipeline {
+namespace {
+
+std::string Day(absl::CivilDay d) {
+  return absl::StrFormat("%04d-%02d-%02d", d.year(), d.month(), d.day());
+}
+
+// Escapes text for a markdown table cell.
+std::string Cell(const std::string& s) {
+  return absl::StrReplaceAll(s, {{"|", "\\|"}, {"\n", " "}, {"\r", " "}});
+}
+
+std::string OneLine(const std::string& s) {
+  return absl::StrReplaceAll(s, {{"\n", " "}, {"\r", " "}});
+}
+
+void Checklist(std::string* out) {
+  absl::StrAppend(out, "## Follow-up checklist\n\n",
+                  "- [ ] Publish this board to sales leadership and the content owners named above.\n",
+                  "- [ ] Confirm due dates with each owner and update statuses weekly until the themes are resolved.\n",
+                  "- [ ] Feed the top objections back into discovery and product teams.\n");
+}
+
+}  // namespace
+
+bool HasFeedback(const BoardInputs& in) { return in.feedback_events + in.call_transcripts > 0; }
+
+std::string RenderBoard(const BoardInputs& in) {
+  std::string out = absl::StrCat("# Enablement action board: ", in.initiative, "\n\n", "As of ",
+                                 Day(in.as_of), ".\n\n");
+  std::vector<std::string> missing;
+  if (!HasFeedback(in)) missing.push_back("feedback_stream (rep feedback, call notes or transcripts)");
+  if (in.win_loss_notes == 0) missing.push_back("win_loss_notes");
+  if (in.content_assets == 0) missing.push_back("content_inventory (optional)");
+  if (in.onboarding_rows == 0) missing.push_back("onboarding_metrics (optional)");
+
+  if (!HasFeedback(in)) {
+    absl::StrAppend(&out, "## Waiting for field feedback\n\n",
+                    "There is no rep feedback for this initiative yet, so there are no themes "
+                    "to act on. Missing inputs:\n\n");
+    for (const std::string& m : missing) absl::StrAppend(&out, "- ", m, "\n");
+    absl::StrAppend(&out, "\nNo content refresh plan was generated.");
+    if (in.previous_plan_exists) {
+      absl::StrAppend(&out, " The content_refresh.csv from an earlier run was left as it is.");
+    }
+    absl::StrAppend(&out, "\n\nStream feedback events or call transcripts for `", in.initiative,
+                    "` and materialize again.\n");
+    return out;
+  }
+
+  // Summary.
+  absl::StrAppend(&out, "## Summary\n\n");
+  absl::StrAppend(&out, absl::StrFormat(
+                            "- Inputs: %d feedback events, %d call transcripts, %d win/loss "
+                            "notes, %d content assets, %d onboarding metric rows.\n",
+                            in.feedback_events, in.call_transcripts, in.win_loss_notes,
+                            in.content_assets, in.onboarding_rows));
+  if (!missing.empty()) {
+    absl::StrAppend(&out, "- Missing: ", absl::StrJoin(missing, ", "),
+                    ". The sections that need them say so.\n");
+  }
+  int64_t first = 0, last = 0;
+  for (const auto* list : {&in.themes.global, &in.themes.regional}) {
+    for (const PrioritizedTheme& t : *list) {
+      if (first == 0 || t.theme.first_seen < first) first = t.theme.first_seen;
+      last = std::max(last, t.theme.last_seen);
+    }
+  }
+  if (first > 0) {
+    const absl::CivilDay a = absl::ToCivilDay(absl::FromUnixSeconds(first), absl::UTCTimeZone());
+    const absl::CivilDay b = absl::ToCivilDay(absl::FromUnixSeconds(last), absl::UTCTimeZone());
+    absl::StrAppend(&out, "- Period: ", Day(a), " to ", Day(b), ".\n");
+  }
+  int refresh = 0, create = 0;
+  for (const RefreshTask& t : in.tasks) (t.action == "refresh" ? refresh : create)++;
+  absl::StrAppend(&out, absl::StrFormat(
+                            "- %d global themes, %d regional; %d refresh and %d create tasks; "
+                            "%d ramp risks.\n\n",
+                            in.themes.global.size(), in.themes.regional.size(), refresh, create,
+                            in.ramp_risks.size()));
+
+  // Prioritized fixes.
+  absl::StrAppend(&out, "## Prioritized fixes\n\n",
+                  "| rank | theme | why | owner | due | format | status |\n",
+                  "| --- | --- | --- | --- | --- | --- | --- |\n");
+  int rank = 0;
+  for (const RefreshTask& t : in.tasks) {
+    const std::string what = t.action == "refresh" ? absl::StrCat("refresh ", t.asset) : "new content";
+    absl::StrAppend(&out, "| ", ++rank, " (", t.priority, ") | ", Cell(t.theme), " | ",
+                    Cell(what + ": " + t.reason), " | ", Cell(t.owner), " | ", t.due, " | ",
+                    Cell(t.format), " | ", t.status, " |\n");
+  }
+  if (in.tasks.empty()) absl::StrAppend(&out, "| - | no fixes needed | | | | | |\n");
+
+  // Regional themes.
+  absl::StrAppend(&out, "\n## Regional themes\n\n");
+  if (in.themes.regional.empty()) absl::StrAppend(&out, "None: every theme is spread across regions and segments.\n");
+  for (const PrioritizedTheme& t : in.themes.regional) {
+    absl::StrAppend(&out, "- **", t.theme.label, "** (", t.concentrated_in, "): ", t.why, "\n");
+  }
+
+  // Theme details.
+  absl::StrAppend(&out, "\n## Theme details\n");
+  for (const auto* list : {&in.themes.global, &in.themes.regional}) {
+    for (const PrioritizedTheme& t : *list) {
+      absl::StrAppend(&out, "\n### ", t.theme.label, " (theme ", t.theme.id, ")\n\n", "- Why: ",
+                      t.why, "\n");
+      if (t.theme.objections > 0) {
+        absl::StrAppend(&out, "- Buyer objections in win/loss notes: ", t.theme.objections, "\n");
+      }
+      if (!t.theme.competitors.empty()) {
+        std::vector<std::string> names;
+        for (const auto& [name, n] : t.theme.competitors) names.push_back(absl::StrCat(name, " (", n, ")"));
+        absl::StrAppend(&out, "- Competitors: ", absl::StrJoin(names, ", "), "\n");
+      }
+      std::vector<std::string> assets;
+      for (const RefreshTask& task : in.tasks) {
+        if (task.theme_id == t.theme.id && !task.asset_id.empty()) {
+          assets.push_back(absl::StrCat(task.asset, " (", task.asset_id, ")"));
+        }
+      }
+      if (!assets.empty()) absl::StrAppend(&out, "- Linked assets: ", absl::StrJoin(assets, ", "), "\n");
+      for (const pipeline::Quote& q : t.theme.quotes) {
+        absl::StrAppend(&out, "> \"", OneLine(q.text), "\" (", q.record_id, ")\n>\n");
+      }
+    }
+  }
+
+  // Content gaps and stale content.
+  absl::StrAppend(&out, "\n## Content gaps\n\n");
+  if (in.content_assets == 0) absl::StrAppend(&out, "No content inventory was provided, so every theme counts as a gap.\n");
+  bool any = false;
+  for (const RefreshTask& t : in.tasks) {
+    if (t.action != "create") continue;
+    any = true;
+    absl::StrAppend(&out, "- **", t.theme, "**: suggest a ", t.format, " (", t.priority, ", due ",
+                    t.due, ").\n");
+  }
+  if (!any) absl::StrAppend(&out, "None: every theme has covering content.\n");
+  absl::StrAppend(&out, "\n## Stale content\n\n");
+  any = false;
+  for (const RefreshTask& t : in.tasks) {
+    if (t.action != "refresh") continue;
+    any = true;
+    absl::StrAppend(&out, "- **", t.asset, "** (", t.asset_id, ", owner ", t.owner, ") for **",
+                    t.theme, "**: ", t.reason, ".\n");
+  }
+  if (!any) absl::StrAppend(&out, "None: the assets tied to live themes are fresh.\n");
+
+  // Ramp risks.
+  absl::StrAppend(&out, "\n## Ramp risks\n\n");
+  if (in.onboarding_rows == 0) {
+    absl::StrAppend(&out, "No onboarding metrics were provided.\n");
+  } else if (in.ramp_risks.empty()) {
+    absl::StrAppend(&out, "None: every cohort is within its thresholds.\n");
+  }
+  for (const RampRisk& r : in.ramp_risks) {
+    absl::StrAppend(&out, "- Cohort ", r.cohort, " (", r.region, ", ", r.segment,
+                    r.period.empty() ? "" : absl::StrCat(", ", r.period), ", ", r.reps,
+                    " reps): ", absl::StrJoin(r.reasons, "; "), ".\n");
+  }
+
+  // Recurring themes.
+  absl::StrAppend(&out, "\n## Recurring themes for product-gap / ICP review\n\n");
+  any = false;
+  for (const auto* list : {&in.themes.global, &in.themes.regional}) {
+    for (const PrioritizedTheme& t : *list) {
+      if (t.recurring_quarters.empty()) continue;
+      any = true;
+      absl::StrAppend(&out, "- **", t.theme.label, "** in ", absl::StrJoin(t.recurring_quarters, ", "),
+                      ": content alone may not fix this; worth asking whether the product or the "
+                      "ideal customer profile is the root cause.\n");
+    }
+  }
+  if (!any) absl::StrAppend(&out, "None yet.\n");
+
+  // Objections for discovery and product.
+  absl::StrAppend(&out, "\n## Top objections for discovery and product\n\n");
+  if (in.win_loss_notes == 0) absl::StrAppend(&out, "No win/loss notes were provided.\n");
+  std::vector<const PrioritizedTheme*> by_objections;
+  for (const auto* list : {&in.themes.global, &in.themes.regional}) {
+    for (const PrioritizedTheme& t : *list) {
+      if (t.theme.objections > 0) by_objections.push_back(&t);
+    }
+  }
+  std::sort(by_objections.begin(), by_objections.end(), [](const auto* a, const auto* b) {
+    return a->theme.objections != b->theme.objections ? a->theme.objections > b->theme.objections
+                                                      : a->theme.id < b->theme.id;
+  });
+  for (size_t i = 0; i < by_objections.size() && i < 5; ++i) {
+    const ThemeSummary& t = by_objections[i]->theme;
+    absl::StrAppend(&out, "- **", t.label, "**: ", t.objections, " objections, ", t.lost_deals,
+                    " lost deals\n");
+  }
+  absl::StrAppend(&out, "\n");
+  Checklist(&out);
+  return out;
+}
+
+}  // namespace fieldloop::pipeline
