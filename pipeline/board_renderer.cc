@@ -24,10 +24,12 @@ std::string OneLine(const std::string& s) {
 }
 
 void Checklist(std::string* out) {
-  absl::StrAppend(out, "## Follow-up checklist\n\n",
-                  "- [ ] Publish this board to sales leadership and the content owners named above.\n",
-                  "- [ ] Confirm due dates with each owner and update statuses weekly until the themes are resolved.\n",
-                  "- [ ] Feed the top objections back into discovery and product teams.\n");
+  absl::StrAppend(
+      out, "## Follow-up checklist\n\n",
+      "- [ ] Publish this board to sales leadership and the content owners named above.\n",
+      "- [ ] Confirm due dates with each owner and update statuses weekly until the themes are "
+      "resolved.\n",
+      "- [ ] Feed the top objections back into discovery and product teams.\n");
 }
 
 }  // namespace
@@ -38,7 +40,8 @@ std::string RenderBoard(const BoardInputs& in) {
   std::string out = absl::StrCat("# Enablement action board: ", in.initiative, "\n\n", "As of ",
                                  Day(in.as_of), ".\n\n");
   std::vector<std::string> missing;
-  if (!HasFeedback(in)) missing.push_back("feedback_stream (rep feedback, call notes or transcripts)");
+  if (!HasFeedback(in))
+    missing.push_back("feedback_stream (rep feedback, call notes or transcripts)");
   if (in.win_loss_notes == 0) missing.push_back("win_loss_notes");
   if (in.content_assets == 0) missing.push_back("content_inventory (optional)");
   if (in.onboarding_rows == 0) missing.push_back("onboarding_metrics (optional)");
@@ -59,11 +62,11 @@ std::string RenderBoard(const BoardInputs& in) {
 
   // Summary.
   absl::StrAppend(&out, "## Summary\n\n");
-  absl::StrAppend(&out, absl::StrFormat(
-                            "- Inputs: %d feedback events, %d call transcripts, %d win/loss "
-                            "notes, %d content assets, %d onboarding metric rows.\n",
-                            in.feedback_events, in.call_transcripts, in.win_loss_notes,
-                            in.content_assets, in.onboarding_rows));
+  absl::StrAppend(&out,
+                  absl::StrFormat("- Inputs: %d feedback events, %d call transcripts, %d win/loss "
+                                  "notes, %d content assets, %d onboarding metric rows.\n",
+                                  in.feedback_events, in.call_transcripts, in.win_loss_notes,
+                                  in.content_assets, in.onboarding_rows));
   if (!missing.empty()) {
     absl::StrAppend(&out, "- Missing: ", absl::StrJoin(missing, ", "),
                     ". The sections that need them say so.\n");
@@ -82,8 +85,8 @@ std::string RenderBoard(const BoardInputs& in) {
   }
   int refresh = 0, create = 0;
   for (const RefreshTask& t : in.tasks) (t.action == "refresh" ? refresh : create)++;
-  absl::StrAppend(&out, absl::StrFormat(
-                            "- %d global themes, %d regional; %d refresh and %d create tasks; "
+  absl::StrAppend(
+      &out, absl::StrFormat("- %d global themes, %d regional; %d refresh and %d create tasks; "
                             "%d ramp risks.\n\n",
                             in.themes.global.size(), in.themes.regional.size(), refresh, create,
                             in.ramp_risks.size()));
@@ -94,7 +97,8 @@ std::string RenderBoard(const BoardInputs& in) {
                   "| --- | --- | --- | --- | --- | --- | --- |\n");
   int rank = 0;
   for (const RefreshTask& t : in.tasks) {
-    const std::string what = t.action == "refresh" ? absl::StrCat("refresh ", t.asset) : "new content";
+    const std::string what =
+        t.action == "refresh" ? absl::StrCat("refresh ", t.asset) : "new content";
     absl::StrAppend(&out, "| ", ++rank, " (", t.priority, ") | ", Cell(t.theme), " | ",
                     Cell(what + ": " + t.reason), " | ", Cell(t.owner), " | ", t.due, " | ",
                     Cell(t.format), " | ", t.status, " |\n");
@@ -103,7 +107,8 @@ std::string RenderBoard(const BoardInputs& in) {
 
   // Regional themes.
   absl::StrAppend(&out, "\n## Regional themes\n\n");
-  if (in.themes.regional.empty()) absl::StrAppend(&out, "None: every theme is spread across regions and segments.\n");
+  if (in.themes.regional.empty())
+    absl::StrAppend(&out, "None: every theme is spread across regions and segments.\n");
   for (const PrioritizedTheme& t : in.themes.regional) {
     absl::StrAppend(&out, "- **", t.theme.label, "** (", t.concentrated_in, "): ", t.why, "\n");
   }
@@ -112,14 +117,15 @@ std::string RenderBoard(const BoardInputs& in) {
   absl::StrAppend(&out, "\n## Theme details\n");
   for (const auto* list : {&in.themes.global, &in.themes.regional}) {
     for (const PrioritizedTheme& t : *list) {
-      absl::StrAppend(&out, "\n### ", t.theme.label, " (theme ", t.theme.id, ")\n\n", "- Why: ",
-                      t.why, "\n");
+      absl::StrAppend(&out, "\n### ", t.theme.label, " (theme ", t.theme.id, ")\n\n",
+                      "- Why: ", t.why, "\n");
       if (t.theme.objections > 0) {
         absl::StrAppend(&out, "- Buyer objections in win/loss notes: ", t.theme.objections, "\n");
       }
       if (!t.theme.competitors.empty()) {
         std::vector<std::string> names;
-        for (const auto& [name, n] : t.theme.competitors) names.push_back(absl::StrCat(name, " (", n, ")"));
+        for (const auto& [name, n] : t.theme.competitors)
+          names.push_back(absl::StrCat(name, " (", n, ")"));
         absl::StrAppend(&out, "- Competitors: ", absl::StrJoin(names, ", "), "\n");
       }
       std::vector<std::string> assets;
@@ -128,7 +134,8 @@ std::string RenderBoard(const BoardInputs& in) {
           assets.push_back(absl::StrCat(task.asset, " (", task.asset_id, ")"));
         }
       }
-      if (!assets.empty()) absl::StrAppend(&out, "- Linked assets: ", absl::StrJoin(assets, ", "), "\n");
+      if (!assets.empty())
+        absl::StrAppend(&out, "- Linked assets: ", absl::StrJoin(assets, ", "), "\n");
       for (const pipeline::Quote& q : t.theme.quotes) {
         absl::StrAppend(&out, "> \"", OneLine(q.text), "\" (", q.record_id, ")\n>\n");
       }
@@ -137,7 +144,8 @@ std::string RenderBoard(const BoardInputs& in) {
 
   // Content gaps and stale content.
   absl::StrAppend(&out, "\n## Content gaps\n\n");
-  if (in.content_assets == 0) absl::StrAppend(&out, "No content inventory was provided, so every theme counts as a gap.\n");
+  if (in.content_assets == 0)
+    absl::StrAppend(&out, "No content inventory was provided, so every theme counts as a gap.\n");
   bool any = false;
   for (const RefreshTask& t : in.tasks) {
     if (t.action != "create") continue;
@@ -176,7 +184,8 @@ std::string RenderBoard(const BoardInputs& in) {
     for (const PrioritizedTheme& t : *list) {
       if (t.recurring_quarters.empty()) continue;
       any = true;
-      absl::StrAppend(&out, "- **", t.theme.label, "** in ", absl::StrJoin(t.recurring_quarters, ", "),
+      absl::StrAppend(&out, "- **", t.theme.label, "** in ",
+                      absl::StrJoin(t.recurring_quarters, ", "),
                       ": content alone may not fix this; worth asking whether the product or the "
                       "ideal customer profile is the root cause.\n");
     }

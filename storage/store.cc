@@ -1,6 +1,7 @@
 #include "storage/store.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -83,6 +84,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     rocksdb::ColumnFamilyOptions cf_options =
         (i == kIds || i == kMeta) ? point_lookup : rocksdb::ColumnFamilyOptions();
     descriptors.emplace_back(kCfNames[i], cf_options);
+  }
+  if (options.create_if_missing) {
+    std::error_code ec;  // RocksDB creates only the last directory; make the parents.
+    std::filesystem::create_directories(dir, ec);
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;

@@ -38,7 +38,7 @@ struct StoreOptions {
   // not only a crash of the process. Costs an fsync per batch.
   // Default: false.
   bool sync_writes = false;
-  // Create the directory and the database when missing.
+  // Create the directory (with its parents) and the database when missing.
   // Default: true.
   bool create_if_missing = true;
 };

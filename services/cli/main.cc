@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "services/cli/eval_command.h"
 #include "services/cli/push_command.h"
+#include "services/cli/run_command.h"
 
 namespace {
 
@@ -33,6 +34,15 @@ constexpr char kUsage[] =
     "      keys nmi, ari, purity, themes, docs, docs_per_s). For experiments only:\n"
     "      --create_threshold X, --size_gain X, --bigrams / --nobigrams, --merge_threshold X,\n"
     "      --merge_interval N, --max_terms N, --fade_half_life N override the defaults.\n"
+    "  run --initiative NAME [--feedback_stream FILE] [--win_loss_notes FILE]\n"
+    "      [--content_inventory FILE] [--onboarding_metrics FILE] [--out DIR] [--as_of DATE]\n"
+    "      [--data_dir DIR]\n"
+    "      One-shot job without a server: loads the inputs into an embedded RocksDB\n"
+    "      (default <out>/.fieldloop/data), clusters them into themes and writes\n"
+    "      <out>/specs/projects/<initiative>/sales/enablement_feedback.md and\n"
+    "      content_refresh.csv (as of DATE, default today UTC). Without feedback the board\n"
+    "      is a stub and no CSV is written. Exit status: 0 done, 2 done but some records\n"
+    "      were rejected (listed as file:line: field: reason), 1 usage or I/O error.\n"
     "  help\n"
     "      Prints this text.\n";
 
@@ -138,6 +148,24 @@ int Eval(const std::vector<std::string>& args) {
   return fieldloop::cli::RunEval(options, stdout, stderr);
 }
 
+int Run(const std::vector<std::string>& args) {
+  fieldloop::cli::RunOptions o;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (TakeFlag(args, i, "initiative", &o.initiative) ||
+        TakeFlag(args, i, "feedback_stream", &o.feedback_stream) ||
+        TakeFlag(args, i, "win_loss_notes", &o.win_loss_notes) ||
+        TakeFlag(args, i, "content_inventory", &o.content_inventory) ||
+        TakeFlag(args, i, "onboarding_metrics", &o.onboarding_metrics) ||
+        TakeFlag(args, i, "out", &o.out) || TakeFlag(args, i, "as_of", &o.as_of) ||
+        TakeFlag(args, i, "data_dir", &o.data_dir)) {
+      continue;
+    }
+    std::fprintf(stderr, "fieldloop run: unexpected argument %s\n\n%s", args[i].c_str(), kUsage);
+    return 1;
+  }
+  return fieldloop::cli::RunOneShot(o, stdout, stderr);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -150,6 +178,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (command == "push") return Push(args);
   if (command == "eval") return Eval(args);
+  if (command == "run") return Run(args);
   std::fprintf(stderr, "fieldloop: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return 1;
 }
