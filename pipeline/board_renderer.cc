@@ -10,10 +10,6 @@
 namespace fieldloop::pipeline {
 namespace {
 
-std::string Day(absl::CivilDay d) {
-  return absl::StrFormat("%04d-%02d-%02d", d.year(), d.month(), d.day());
-}
-
 // Escapes text for a markdown table cell.
 std::string Cell(const std::string& s) {
   return absl::StrReplaceAll(s, {{"|", "\\|"}, {"\n", " "}, {"\r", " "}});
@@ -38,7 +34,7 @@ bool HasFeedback(const BoardInputs& in) { return in.feedback_events + in.call_tr
 
 std::string RenderBoard(const BoardInputs& in) {
   std::string out = absl::StrCat("# Enablement action board: ", in.initiative, "\n\n", "As of ",
-                                 Day(in.as_of), ".\n\n");
+                                 absl::FormatCivilTime(in.as_of), ".\n\n");
   std::vector<std::string> missing;
   if (!HasFeedback(in))
     missing.push_back("feedback_stream (rep feedback, call notes or transcripts)");
@@ -81,7 +77,8 @@ std::string RenderBoard(const BoardInputs& in) {
   if (first > 0) {
     const absl::CivilDay a = absl::ToCivilDay(absl::FromUnixSeconds(first), absl::UTCTimeZone());
     const absl::CivilDay b = absl::ToCivilDay(absl::FromUnixSeconds(last), absl::UTCTimeZone());
-    absl::StrAppend(&out, "- Period: ", Day(a), " to ", Day(b), ".\n");
+    absl::StrAppend(&out, "- Period: ", absl::FormatCivilTime(a), " to ", absl::FormatCivilTime(b),
+                    ".\n");
   }
   int refresh = 0, create = 0;
   for (const RefreshTask& t : in.tasks) (t.action == "refresh" ? refresh : create)++;

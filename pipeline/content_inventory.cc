@@ -6,23 +6,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "pipeline/record_files.h"
 #include "pipeline/record_validator.h"
 
 namespace fieldloop::pipeline {
 namespace {
-
-const std::map<std::string, fieldloop::v1::AssetType, std::less<>>& TypeNames() {
-  static const auto* names = new std::map<std::string, fieldloop::v1::AssetType, std::less<>>{
-      {"deck", fieldloop::v1::ASSET_TYPE_DECK},
-      {"battlecard", fieldloop::v1::ASSET_TYPE_BATTLECARD},
-      {"one-pager", fieldloop::v1::ASSET_TYPE_ONE_PAGER},
-      {"play", fieldloop::v1::ASSET_TYPE_PLAY},
-      {"snippet", fieldloop::v1::ASSET_TYPE_SNIPPET},
-      {"video", fieldloop::v1::ASSET_TYPE_VIDEO},
-      {"module", fieldloop::v1::ASSET_TYPE_MODULE},
-      {"other", fieldloop::v1::ASSET_TYPE_OTHER}};
-  return *names;
-}
 
 std::string TypeWords(fieldloop::v1::AssetType type) {
   switch (type) {
@@ -50,15 +38,15 @@ std::string TypeWords(fieldloop::v1::AssetType type) {
 absl::Status FreshnessWindows::Override(absl::string_view spec) {
   for (absl::string_view entry : absl::StrSplit(spec, ',', absl::SkipWhitespace())) {
     std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(entry, '=');
-    auto type = TypeNames().find(absl::StripAsciiWhitespace(kv.first));
+    std::optional<fieldloop::v1::AssetType> type = AssetTypeFromName(kv.first);
     int value = 0;
-    if (type == TypeNames().end() || !absl::SimpleAtoi(kv.second, &value) || value <= 0) {
+    if (!type || !absl::SimpleAtoi(kv.second, &value) || value <= 0) {
       return absl::InvalidArgumentError(absl::StrCat(
           "freshness window '", entry,
           "': want TYPE=DAYS with TYPE one of deck, battlecard, one-pager, play, snippet, "
           "video, module, other and DAYS a positive whole number"));
     }
-    days[type->second] = value;
+    days[*type] = value;
   }
   return absl::OkStatus();
 }
@@ -66,17 +54,6 @@ absl::Status FreshnessWindows::Override(absl::string_view spec) {
 int FreshnessWindows::For(fieldloop::v1::AssetType type) const {
   auto it = days.find(type);
   return it == days.end() ? fallback_days : it->second;
-}
-
-absl::StatusOr<absl::CivilDay> ParseDay(absl::string_view date) {
-  if (!IsValidDate(date)) {
-    return absl::InvalidArgumentError(absl::StrCat("'", date, "' is not a date YYYY-MM-DD"));
-  }
-  int y = 0, m = 0, d = 0;
-  (void)absl::SimpleAtoi(date.substr(0, 4), &y);
-  (void)absl::SimpleAtoi(date.substr(5, 2), &m);
-  (void)absl::SimpleAtoi(date.substr(8, 2), &d);
-  return absl::CivilDay(y, m, d);
 }
 
 absl::StatusOr<AssetFreshness> Freshness(const fieldloop::v1::ContentAsset& asset,

@@ -40,9 +40,6 @@ struct AssetFreshness {
   bool stale = false;   // age_days > window_days.
 };
 
-// Parses "YYYY-MM-DD"; InvalidArgument otherwise.
-absl::StatusOr<absl::CivilDay> ParseDay(absl::string_view date);
-
 // Freshness of `asset` on `as_of`. InvalidArgument when last_updated does not parse.
 absl::StatusOr<AssetFreshness> Freshness(const fieldloop::v1::ContentAsset& asset,
                                          absl::CivilDay as_of, const FreshnessWindows& windows);

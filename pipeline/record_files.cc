@@ -101,7 +101,9 @@ constexpr Column kMetricsColumns[] = {{"cohort", true},         {"region", true}
                                       {"cert_pass_rate", true}, {"call_quality", true},
                                       {"rep_id", false},        {"period", false}};
 
-std::optional<fieldloop::v1::AssetType> AssetTypeFromCsv(absl::string_view s) {
+}  // namespace
+
+std::optional<fieldloop::v1::AssetType> AssetTypeFromName(absl::string_view s) {
   static const std::map<std::string, fieldloop::v1::AssetType, std::less<>> kTypes = {
       {"deck", fieldloop::v1::ASSET_TYPE_DECK},
       {"battlecard", fieldloop::v1::ASSET_TYPE_BATTLECARD},
@@ -116,6 +118,8 @@ std::optional<fieldloop::v1::AssetType> AssetTypeFromCsv(absl::string_view s) {
   if (it == kTypes.end()) return std::nullopt;
   return it->second;
 }
+
+namespace {
 
 absl::Status ParseCsv(absl::string_view contents, RecordFileFormat format,
                       absl::string_view initiative,
@@ -175,7 +179,7 @@ absl::Status ParseCsv(absl::string_view contents, RecordFileFormat format,
       a->set_asset_id(get("asset_id"));
       a->set_title(get("title"));
       const std::string type = get("type");
-      auto t = AssetTypeFromCsv(type);
+      auto t = AssetTypeFromName(type);
       if (!t) {
         fail("type", absl::StrCat("'", type,
                                   "' is not one of deck, battlecard, one-pager, play, "

@@ -4,6 +4,7 @@
 #define FIELDLOOP_PIPELINE_RECORD_FILES_H_
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -19,6 +20,10 @@ enum class RecordFileFormat {
   kMetricsCsv,    // Header names cohort,region,segment,reps,ramp_days,ramp_target_days,
                   // cert_pass_rate,call_quality[,rep_id,period].
 };
+
+// The asset type of a CSV type name (deck, battlecard, one-pager or one_pager, play,
+// snippet, video, module, other; case and surrounding spaces ignored); nullopt otherwise.
+std::optional<fieldloop::v1::AssetType> AssetTypeFromName(absl::string_view name);
 
 // Tells the format from the first non-blank line: '{' starts JSON Lines; a CSV header with
 // an asset_id column is an inventory, with a cohort column a metrics file. Returns

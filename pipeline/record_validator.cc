@@ -322,6 +322,14 @@ bool IsValidDate(absl::string_view date) {
   return d <= kDays[m - 1] + (m == 2 && leap ? 1 : 0);
 }
 
+absl::StatusOr<absl::CivilDay> ParseDay(absl::string_view date) {
+  absl::CivilDay day;
+  if (!IsValidDate(date) || !absl::ParseCivilTime(date, &day)) {
+    return absl::InvalidArgumentError(absl::StrCat("'", date, "' is not a date YYYY-MM-DD"));
+  }
+  return day;
+}
+
 std::optional<Rejection> Validate(const IngestRequest& request, size_t serialized_size,
                                   const ValidationLimits& limits, absl::Time now) {
   const RecordIdentity identity = IdentityOf(request);

@@ -7,7 +7,9 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "proto/fieldloop/v1/ingest.pb.h"
 
@@ -47,6 +49,10 @@ bool IsValidInitiative(absl::string_view name);
 
 // Returns true if `date` is a real calendar date written YYYY-MM-DD.
 bool IsValidDate(absl::string_view date);
+
+// Parses a date written YYYY-MM-DD (IsValidDate); InvalidArgument otherwise. Format one
+// back with absl::FormatCivilTime.
+absl::StatusOr<absl::CivilDay> ParseDay(absl::string_view date);
 
 // Checks `request` against every rule; returns the first rule broken, nullopt when the
 // record is acceptable. `serialized_size` is the size of the request on the wire; `now`

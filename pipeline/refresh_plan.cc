@@ -10,10 +10,6 @@
 namespace fieldloop::pipeline {
 namespace {
 
-std::string Day(absl::CivilDay d) {
-  return absl::StrFormat("%04d-%02d-%02d", d.year(), d.month(), d.day());
-}
-
 std::string CsvField(const std::string& s) {
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
   std::string out = "\"";
@@ -90,7 +86,7 @@ std::vector<RefreshTask> PlanTasks(const PrioritizedThemes& themes,
   std::vector<RefreshTask> tasks;
   auto plan = [&](const PrioritizedTheme& p, const std::string& priority) {
     const int days = priority == "P1" ? o.p1_days : priority == "P2" ? o.p2_days : o.p3_days;
-    const std::string due = Day(as_of + days);
+    const std::string due = absl::FormatCivilTime(as_of + days);
     bool covered = false;
     for (const AssetInfo& info : infos) {
       if (!Covers(info.stems, p.theme.stems)) continue;

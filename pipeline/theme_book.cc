@@ -1,18 +1,30 @@
 #include "pipeline/theme_book.h"
 
 #include <algorithm>
-#include <ctime>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 
 namespace fieldloop::pipeline {
 
 std::string QuarterOf(int64_t unix_seconds) {
-  const std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return absl::StrCat(tm.tm_year + 1900, "-Q", tm.tm_mon / 3 + 1);
+  return QuarterOfDay(absl::ToCivilDay(absl::FromUnixSeconds(unix_seconds), absl::UTCTimeZone()));
+}
+
+std::string QuarterOfDay(absl::CivilDay day) {
+  return absl::StrCat(day.year(), "-Q", (day.month() - 1) / 3 + 1);
+}
+
+std::string PreviousQuarter(const std::string& quarter) {
+  int year = 0, q = 0;
+  if (quarter.size() != 7 || quarter[4] != '-' || quarter[5] != 'Q' ||
+      !absl::SimpleAtoi(quarter.substr(0, 4), &year) ||
+      !absl::SimpleAtoi(quarter.substr(6, 1), &q) || q < 1 || q > 4) {
+    return "";
+  }
+  return q == 1 ? absl::StrCat(year - 1, "-Q4") : absl::StrCat(year, "-Q", q - 1);
 }
 
 void ThemeBook::Add(ThemeId theme, const DocumentFacts& facts, const std::vector<Term>& terms,

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/time/civil_time.h"
 #include "pipeline/text_normalizer.h"
 #include "pipeline/theme_clusterer.h"
 #include "pipeline/theme_state.pb.h"
@@ -57,6 +58,10 @@ struct ThemeSummary {
 
 // Calendar quarter of a Unix time, "YYYY-Qn" (UTC).
 std::string QuarterOf(int64_t unix_seconds);
+// Calendar quarter of a day, "YYYY-Qn".
+std::string QuarterOfDay(absl::CivilDay day);
+// The quarter before a "YYYY-Qn" one; empty when `quarter` is not of that form.
+std::string PreviousQuarter(const std::string& quarter);
 
 class ThemeBook {
  public:

@@ -33,19 +33,6 @@ std::string Money(double amount) {
 
 }  // namespace
 
-std::string QuarterOfDay(absl::CivilDay day) {
-  return absl::StrCat(day.year(), "-Q", (day.month() - 1) / 3 + 1);
-}
-
-std::string PreviousQuarter(const std::string& quarter) {
-  int year = 0, q = 0;
-  if (quarter.size() != 7 || !absl::SimpleAtoi(quarter.substr(0, 4), &year) ||
-      !absl::SimpleAtoi(quarter.substr(6, 1), &q)) {
-    return "";
-  }
-  return q == 1 ? absl::StrCat(year - 1, "-Q4") : absl::StrCat(year, "-Q", q - 1);
-}
-
 PrioritizedThemes Prioritize(const std::vector<ThemeSummary>& themes, absl::CivilDay as_of,
                              int all_regions, int all_segments, const PriorityOptions& o) {
   PrioritizedThemes out;

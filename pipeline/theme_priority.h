@@ -54,10 +54,6 @@ PrioritizedThemes Prioritize(const std::vector<ThemeSummary>& themes, absl::Civi
                              int all_regions, int all_segments,
                              const PriorityOptions& options = {});
 
-// "YYYY-Qn" of a day, and of the quarter before it.
-std::string QuarterOfDay(absl::CivilDay day);
-std::string PreviousQuarter(const std::string& quarter);
-
 }  // namespace fieldloop::pipeline
 
 #endif  // FIELDLOOP_PIPELINE_THEME_PRIORITY_H_

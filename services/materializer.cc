@@ -77,8 +77,8 @@ absl::StatusOr<MaterializeResult> Materialize(const storage::Store& store,
   if (absl::Status s = WriteFileAtomically(result.paths.board, board); !s.ok()) return s;
   result.stub = !pipeline::HasFeedback(in);
   if (!result.stub) {
-    if (absl::Status s = WriteFileAtomically(result.paths.plan,
-                                             pipeline::RenderRefreshPlanCsv(in.tasks));
+    if (absl::Status s =
+            WriteFileAtomically(result.paths.plan, pipeline::RenderRefreshPlanCsv(in.tasks));
         !s.ok()) {
       return s;
     }

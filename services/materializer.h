@@ -18,7 +18,7 @@ namespace fieldloop::services {
 
 struct MaterializeResult {
   OutputPaths paths;
-  bool stub = false;          // No feedback: stub board, no CSV written.
+  bool stub = false;  // No feedback: stub board, no CSV written.
   bool plan_written = false;
   std::vector<pipeline::RefreshTask> tasks;  // Priority order.
 };
@@ -29,8 +29,7 @@ struct MaterializeResult {
 absl::StatusOr<MaterializeResult> Materialize(const storage::Store& store,
                                               const std::string& initiative,
                                               const std::vector<pipeline::ThemeSummary>& summaries,
-                                              absl::CivilDay as_of,
-                                              const std::string& output_root);
+                                              absl::CivilDay as_of, const std::string& output_root);
 
 }  // namespace fieldloop::services
 

@@ -22,11 +22,12 @@ int RunOneShot(const RunOptions& o, std::FILE* out, std::FILE* err) {
   }
   absl::CivilDay as_of = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
   if (!o.as_of.empty()) {
-    if (!pipeline::IsValidDate(o.as_of) ||
-        !absl::ParseCivilTime(o.as_of, &as_of)) {
-      std::fprintf(err, "fieldloop run: --as_of '%s' is not a date YYYY-MM-DD\n", o.as_of.c_str());
+    absl::StatusOr<absl::CivilDay> day = pipeline::ParseDay(o.as_of);
+    if (!day.ok()) {
+      std::fprintf(err, "fieldloop run: --as_of %s\n", std::string(day.status().message()).c_str());
       return 1;
     }
+    as_of = *day;
   }
   const std::string data_dir = o.data_dir.empty() ? o.out + "/.fieldloop/data" : o.data_dir;
   auto store = storage::Store::Open(data_dir, {});
@@ -36,8 +37,8 @@ int RunOneShot(const RunOptions& o, std::FILE* out, std::FILE* err) {
   }
   int problems = 0;
   const absl::Time now = absl::Now();
-  for (const std::string& file : {o.feedback_stream, o.win_loss_notes, o.content_inventory,
-                                  o.onboarding_metrics}) {
+  for (const std::string& file :
+       {o.feedback_stream, o.win_loss_notes, o.content_inventory, o.onboarding_metrics}) {
     if (file.empty()) continue;
     std::ifstream in(file, std::ios::binary);
     if (!in) {
@@ -47,8 +48,8 @@ int RunOneShot(const RunOptions& o, std::FILE* out, std::FILE* err) {
     std::stringstream buf;
     buf << in.rdbuf();
     std::vector<storage::RecordToAppend> batch;
-    absl::Status parsed = pipeline::ParseRecordFile(
-        buf.str(), o.initiative, [&](pipeline::ParsedRecord& r) {
+    absl::Status parsed =
+        pipeline::ParseRecordFile(buf.str(), o.initiative, [&](pipeline::ParsedRecord& r) {
           if (!r.ok) {
             ++problems;
             std::fprintf(err, "%s:%d: %s: %s\n", file.c_str(), r.line, r.field.c_str(),
@@ -89,8 +90,8 @@ int RunOneShot(const RunOptions& o, std::FILE* out, std::FILE* err) {
     std::fprintf(err, "fieldloop run: %s\n", std::string(applied.status().message()).c_str());
     return 1;
   }
-  auto result = services::Materialize(**store, o.initiative, applier.Summaries(o.initiative),
-                                      as_of, o.out);
+  auto result =
+      services::Materialize(**store, o.initiative, applier.Summaries(o.initiative), as_of, o.out);
   applier.Stop();
   if (!result.ok()) {
     std::fprintf(err, "fieldloop run: %s\n", std::string(result.status().message()).c_str());
@@ -99,8 +100,7 @@ int RunOneShot(const RunOptions& o, std::FILE* out, std::FILE* err) {
   std::fprintf(out, "board: %s%s\n", result->paths.board.c_str(),
                result->stub ? " (stub: no feedback)" : "");
   if (result->plan_written) {
-    std::fprintf(out, "plan:  %s (%zu tasks)\n", result->paths.plan.c_str(),
-                 result->tasks.size());
+    std::fprintf(out, "plan:  %s (%zu tasks)\n", result->paths.plan.c_str(), result->tasks.size());
     std::fprintf(out, "top fixes:\n");
     for (size_t i = 0; i < result->tasks.size() && i < 5; ++i) {
       const auto& t = result->tasks[i];

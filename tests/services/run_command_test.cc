@@ -26,8 +26,13 @@ std::string Example(const std::string& name) {
 }
 
 int RunJob(const std::string& out, bool with_feedback, std::string* output) {
-  std::vector<std::string> argv = {testing::Runfile("services/cli/fieldloop"), "run",
-                                   "--initiative", "q3-push", "--out", out, "--as_of",
+  std::vector<std::string> argv = {testing::Runfile("services/cli/fieldloop"),
+                                   "run",
+                                   "--initiative",
+                                   "q3-push",
+                                   "--out",
+                                   out,
+                                   "--as_of",
                                    "2026-11-25"};
   if (with_feedback) {
     for (const char* a : {"--feedback_stream", "feedback.jsonl", "--win_loss_notes",
