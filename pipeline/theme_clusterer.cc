@@ -20,6 +20,13 @@ TermId ThemeClusterer::Intern(absl::string_view stem) {
   return it->second;
 }
 
+TermCounts ThemeClusterer::InternAndCount(const std::vector<Term>& terms) {
+  std::vector<TermId> ids;
+  ids.reserve(terms.size());
+  for (const Term& t : terms) ids.push_back(Intern(t.stem));
+  return Count(ids);
+}
+
 TermCounts ThemeClusterer::Count(const std::vector<TermId>& terms) {
   std::vector<TermId> sorted = terms;
   std::sort(sorted.begin(), sorted.end());
@@ -369,12 +376,6 @@ void ThemeClusterer::ExportGlobals(state::ClustererGlobals* out) const {
   out->set_since_merge_check(since_merge_check_);
   out->set_themes_allocated(static_cast<int64_t>(themes_.size()));
   out->set_terms_allocated(static_cast<int32_t>(stems_.size()));
-  out->clear_merges();
-  for (const auto& [from, into] : merges_) {
-    auto* m = out->add_merges();
-    m->set_from(from);
-    m->set_into(into);
-  }
 }
 
 void ThemeClusterer::ImportGlobals(const state::ClustererGlobals& in) {
@@ -390,7 +391,6 @@ void ThemeClusterer::ImportGlobals(const state::ClustererGlobals& in) {
   term_changed_.assign(stems_.size(), false);
   postings_.assign(stems_.size(), {});
   merges_.clear();
-  for (const auto& m : in.merges()) merges_.emplace_back(m.from(), m.into());
   live_themes_ = 0;
 }
 

@@ -34,6 +34,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
+#include "pipeline/text_normalizer.h"
 #include "pipeline/theme_state.pb.h"
 
 namespace fieldloop::pipeline {
@@ -79,9 +80,12 @@ class ThemeClusterer {
   // Counts the interned terms of a document (sorted by term id, duplicates summed).
   static TermCounts Count(const std::vector<TermId>& terms);
 
+  // Interns the stems of `terms` and counts them: the document form Assign takes.
+  TermCounts InternAndCount(const std::vector<Term>& terms);
+
   // Assigns `doc` to a theme (existing or new) and updates the theme's statistics. An
   // empty document goes to no theme: returns -1 and changes nothing. May merge themes
-  // afterwards (see merges()).
+  // afterwards (see TakeMerges()).
   ThemeId Assign(const TermCounts& doc);
 
   // Assigns `doc` to the theme of manual tag `tag` (created on first use) and updates its
@@ -92,8 +96,9 @@ class ThemeClusterer {
   // through. -1 for an id never given.
   ThemeId Resolve(ThemeId id) const;
 
-  // Merges so far, in order: (merged away, survivor).
-  const std::vector<std::pair<ThemeId, ThemeId>>& merges() const { return merges_; }
+  // The merges made since the last call, in order: (merged away, survivor). Callers that
+  // keep per-theme data (ThemeBook) fold it along; Resolve() stays the source of truth.
+  std::vector<std::pair<ThemeId, ThemeId>> TakeMerges() { return std::exchange(merges_, {}); }
 
   // The manual tag of `theme`, empty when it has none.
   const std::string& TagOf(ThemeId theme) const;
@@ -172,7 +177,7 @@ class ThemeClusterer {
   int64_t documents_ = 0;
   size_t live_themes_ = 0;
   int64_t since_merge_check_ = 0;
-  std::vector<std::pair<ThemeId, ThemeId>> merges_;
+  std::vector<std::pair<ThemeId, ThemeId>> merges_;  // Since the last TakeMerges().
   std::map<std::string, ThemeId> tags_;
   std::vector<TermId> changed_terms_;
   std::vector<bool> term_changed_;

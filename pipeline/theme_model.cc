@@ -139,19 +139,13 @@ ThemeId ThemeModel::AssignDocument(const DocumentFacts& facts, const std::string
   // good." or "Loud and clear." has two at most); other texts one. A tagged text always
   // joins its tag's theme.
   if (tag == nullptr && terms.size() < (facts.from_transcript ? 3u : 1u)) return -1;
-  std::vector<TermId> ids;
-  ids.reserve(terms.size());
-  for (const Term& t : terms) ids.push_back(clusterer_.Intern(t.stem));
-  const TermCounts counts = ThemeClusterer::Count(ids);
+  const TermCounts counts = clusterer_.InternAndCount(terms);
   const ThemeId theme =
       tag != nullptr ? clusterer_.AssignTagged(counts, *tag) : clusterer_.Assign(counts);
   if (theme < 0) return -1;
   book_.Add(theme, facts, terms, clusterer_.Closeness(theme, counts));
-  // Book the merges the clusterer made meanwhile.
-  const auto& merges = clusterer_.merges();
-  for (; merges_booked_ < merges.size(); ++merges_booked_) {
-    book_.Merge(merges[merges_booked_].first, merges[merges_booked_].second);
-  }
+  // Fold the merges the clusterer made meanwhile into the book.
+  for (const auto& [from, into] : clusterer_.TakeMerges()) book_.Merge(from, into);
   return clusterer_.Resolve(theme);
 }
 
@@ -199,7 +193,6 @@ void ThemeModel::Import(const state::ClustererGlobals& globals,
     clusterer_.ImportTheme(z);
     book_.ImportTheme(z.id(), z.book());
   }
-  merges_booked_ = clusterer_.merges().size();
 }
 
 std::vector<ThemeSummary> ThemeModel::Summaries() const {

@@ -68,7 +68,6 @@ class ThemeModel {
   TextNormalizer normalizer_;
   ThemeClusterer clusterer_;
   ThemeBook book_;
-  size_t merges_booked_ = 0;
 };
 
 }  // namespace fieldloop::pipeline

@@ -65,12 +65,9 @@ int RunEval(const EvalOptions& options, std::FILE* out, std::FILE* err) {
   pipeline::TextNormalizer normalizer(norm_options);
   pipeline::ThemeClusterer clusterer(cluster_options);
   std::vector<int64_t> assigned(texts.size());
-  std::vector<pipeline::TermId> ids;
   for (size_t i = 0; i < texts.size(); ++i) {
-    ids.clear();
-    for (const pipeline::Term& t : normalizer.Normalize(texts[i]))
-      ids.push_back(clusterer.Intern(t.stem));
-    const pipeline::ThemeId theme = clusterer.Assign(pipeline::ThemeClusterer::Count(ids));
+    const pipeline::ThemeId theme =
+        clusterer.Assign(clusterer.InternAndCount(normalizer.Normalize(texts[i])));
     // A text with no terms gets a theme of its own in the score (it is in no theme).
     assigned[i] = theme >= 0 ? theme : -1 - static_cast<int64_t>(i);
   }

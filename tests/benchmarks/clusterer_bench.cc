@@ -41,11 +41,8 @@ double DocsPerSecond(const std::vector<std::string>& texts) {
   const auto start = std::chrono::steady_clock::now();
   fieldloop::pipeline::TextNormalizer normalizer;
   fieldloop::pipeline::ThemeClusterer clusterer;
-  std::vector<fieldloop::pipeline::TermId> ids;
   for (const std::string& text : texts) {
-    ids.clear();
-    for (const auto& t : normalizer.Normalize(text)) ids.push_back(clusterer.Intern(t.stem));
-    clusterer.Assign(fieldloop::pipeline::ThemeClusterer::Count(ids));
+    clusterer.Assign(clusterer.InternAndCount(normalizer.Normalize(text)));
   }
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

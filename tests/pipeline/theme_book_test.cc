@@ -18,9 +18,7 @@ class ThemeBookTest : public ::testing::Test {
   ThemeId Feed(const std::string& id, const std::string& text, const std::string& region,
                int64_t when, DocumentFacts facts = {}) {
     std::vector<Term> terms = normalizer_.Normalize(text);
-    std::vector<TermId> ids;
-    for (const Term& t : terms) ids.push_back(clusterer_.Intern(t.stem));
-    TermCounts counts = ThemeClusterer::Count(ids);
+    TermCounts counts = clusterer_.InternAndCount(terms);
     const ThemeId theme = clusterer_.Assign(counts);
     facts.record_id = id;
     facts.text = text;

@@ -98,8 +98,10 @@ TEST(ThemeClusterer, NearDuplicateThemesMergeAndOldIdsResolve) {
   EXPECT_EQ(c.num_themes(), 2u);                            // pricing + security.
   EXPECT_EQ(c.Resolve(untagged), tagged);
   EXPECT_EQ(c.Resolve(tagged), tagged);
-  ASSERT_EQ(c.merges().size(), 1u);
-  EXPECT_EQ(c.merges()[0], std::make_pair(untagged, tagged));
+  const std::vector<std::pair<ThemeId, ThemeId>> merges = c.TakeMerges();
+  ASSERT_EQ(merges.size(), 1u);
+  EXPECT_EQ(merges[0], std::make_pair(untagged, tagged));
+  EXPECT_TRUE(c.TakeMerges().empty());  // Each merge is reported once.
   EXPECT_EQ(c.DocumentsIn(tagged), 3);
   EXPECT_EQ(c.DocumentsIn(untagged), 0);
   // Ids are never reused: the next new theme gets a fresh id.
