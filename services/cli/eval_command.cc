@@ -71,6 +71,10 @@ int RunEval(const EvalOptions& options, std::FILE* out, std::FILE* err) {
     // A text with no terms gets a theme of its own in the score (it is in no theme).
     assigned[i] = theme >= 0 ? theme : -1 - static_cast<int64_t>(i);
   }
+  // Score the final themes: a document whose theme was merged away counts in the survivor.
+  for (int64_t& theme : assigned) {
+    if (theme >= 0) theme = clusterer.Resolve(theme);
+  }
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   pipeline::ClusterScores s = pipeline::ScoreClustering(labels, assigned);

@@ -218,6 +218,31 @@ TEST(EvalCli, PrintsTheScoresAsOneJsonObject) {
   EXPECT_THAT(out, HasSubstr("\"docs_per_s\": "));
 }
 
+TEST(EvalCli, ScoresTheFinalThemesAfterMerges) {
+  // A high create threshold opens one theme per wording; the merge check then joins the
+  // two wordings of each topic. Scores must use the merged themes (before the fix they
+  // used the ids given at assignment: 4 clusters, NMI < 1).
+  testing::TempDir dir;
+  const std::string path = dir.Sub("labeled.jsonl");
+  {
+    std::ofstream out(path);
+    const char* docs[][2] = {{"price high discount", "price"},
+                             {"price high rebate", "price"},
+                             {"soc2 security review", "security"},
+                             {"soc2 security audit", "security"}};
+    for (int i = 0; i < 8; ++i) {
+      out << "{\"id\": \"d" << i << "\", \"text\": \"" << docs[i % 4][0] << "\", \"label\": \""
+          << docs[i % 4][1] << "\"}\n";
+    }
+  }
+  Subprocess p({Runfile("services/cli/fieldloop"), "eval", "--json", "--create_threshold", "0.99",
+                "--merge_interval", "8", "--merge_threshold", "0.5", path});
+  const std::string out = p.DrainOutput();
+  EXPECT_EQ(p.Wait(), 0) << out;
+  EXPECT_THAT(out, HasSubstr("\"themes\": 2,"));
+  EXPECT_THAT(out, HasSubstr("\"nmi\": 1.000000"));
+}
+
 TEST(EvalCli, MissingFileIsAnError) {
   Subprocess p({Runfile("services/cli/fieldloop"), "eval", "/nonexistent/file.jsonl"});
   const std::string out = p.DrainOutput();
