@@ -177,6 +177,12 @@ void ThemeApplier::Loop() {
         {
           absl::MutexLock lock(&mu_);
           if (stopping_) return;
+          // Nothing new (an in-memory check): no read of the events log. Without it every
+          // commit made the applier open an iterator per initiative.
+          auto it = initiatives_.find(initiative);
+          if (it != initiatives_.end() && it->second.applied >= store_->LastSequence(initiative)) {
+            continue;
+          }
         }
         absl::StatusOr<int> n = ApplyBatch(initiative);
         if (!n.ok()) {
@@ -228,28 +234,24 @@ void ThemeApplier::WhenApplied(const std::string& initiative, storage::SequenceN
                                absl::Time deadline,
                                std::function<void(absl::StatusOr<storage::SequenceNumber>)> done) {
   if (sequence == 0) sequence = store_->LastSequence(initiative);
-  bool running;
-  {
-    absl::MutexLock lock(&mu_);
-    running = started_ && !stopping_;
-  }
-  if (!running) {
-    done(absl::FailedPreconditionError(
-        "theme state is not kept on this server (started with --apply_themes=false, or "
-        "shutting down)"));
-    return;
-  }
+  absl::StatusOr<storage::SequenceNumber> now;  // Set when `done` can run at once.
   {
     absl::MutexLock lock(&mu_);
     auto it = initiatives_.find(initiative);
     const storage::SequenceNumber applied = it == initiatives_.end() ? 0 : it->second.applied;
-    if (applied < sequence) {
+    if (!started_ || stopping_) {
+      now = absl::FailedPreconditionError(
+          "theme state is not kept on this server (started with --apply_themes=false, or "
+          "shutting down)");
+    } else if (applied >= sequence) {
+      now = applied;
+    } else {
       waiters_.push_back(Waiter{initiative, sequence, deadline, std::move(done)});
       pending_ = true;  // Wake the loop so it recomputes its deadline.
       return;
     }
   }
-  done(sequence == 0 ? storage::SequenceNumber{0} : sequence);
+  done(std::move(now));  // Outside the lock: `done` may call back into the applier.
 }
 
 absl::StatusOr<storage::SequenceNumber> ThemeApplier::WaitApplied(const std::string& initiative,
