@@ -2,14 +2,14 @@
 
 #include <chrono>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/json_util.h"
 #include "pipeline/cluster_metrics.h"
+#include "pipeline/labeled_texts.h"
 #include "pipeline/text_normalizer.h"
 #include "pipeline/theme_clusterer.h"
 
@@ -22,33 +22,21 @@ int RunEval(const EvalOptions& options, std::FILE* out, std::FILE* err) {
     return 1;
   }
   // Parse everything first so that the timing covers clustering, not JSON parsing.
+  std::stringstream contents;
+  contents << in.rdbuf();
+  absl::StatusOr<std::vector<pipeline::LabeledText>> docs =
+      pipeline::ParseLabeledTexts(contents.str(), /*require_label=*/true);
+  if (!docs.ok()) {
+    std::fprintf(err, "fieldloop eval: %s: %s\n", options.file.c_str(),
+                 std::string(docs.status().message()).c_str());
+    return 1;
+  }
   std::vector<std::string> texts;
   std::vector<int64_t> labels;
   absl::flat_hash_map<std::string, int64_t> label_ids;
-  std::string line;
-  int line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.empty()) continue;
-    google::protobuf::Struct doc;
-    if (!google::protobuf::util::JsonStringToMessage(line, &doc).ok()) {
-      std::fprintf(err, "fieldloop eval: %s:%d: not a JSON object\n", options.file.c_str(),
-                   line_no);
-      return 1;
-    }
-    const auto& f = doc.fields();
-    auto text = f.find("text");
-    auto label = f.find("label");
-    if (text == f.end() || label == f.end()) {
-      std::fprintf(err, "fieldloop eval: %s:%d: needs \"text\" and \"label\"\n",
-                   options.file.c_str(), line_no);
-      return 1;
-    }
-    const std::string label_key = label->second.has_string_value()
-                                      ? label->second.string_value()
-                                      : absl::StrCat(label->second.number_value());
-    labels.push_back(label_ids.try_emplace(label_key, label_ids.size()).first->second);
-    texts.push_back(text->second.string_value());
+  for (pipeline::LabeledText& d : *docs) {
+    labels.push_back(label_ids.try_emplace(d.label, label_ids.size()).first->second);
+    texts.push_back(std::move(d.text));
   }
 
   pipeline::NormalizerOptions norm_options;

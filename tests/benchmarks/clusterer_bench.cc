@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -12,8 +13,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/json_util.h"
+#include "pipeline/labeled_texts.h"
 #include "pipeline/text_normalizer.h"
 #include "pipeline/theme_clusterer.h"
 
@@ -25,14 +25,13 @@ ABSL_FLAG(bool, json, false, "Print one JSON object instead of a table.");
 namespace {
 
 std::vector<std::string> LoadTexts(const std::string& path) {
-  std::vector<std::string> texts;
   std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    google::protobuf::Struct doc;
-    if (!google::protobuf::util::JsonStringToMessage(line, &doc).ok()) continue;
-    auto it = doc.fields().find("text");
-    if (it != doc.fields().end()) texts.push_back(it->second.string_value());
+  std::stringstream contents;
+  contents << in.rdbuf();
+  std::vector<std::string> texts;
+  auto docs = fieldloop::pipeline::ParseLabeledTexts(contents.str(), /*require_label=*/false);
+  if (docs.ok()) {
+    for (auto& d : *docs) texts.push_back(std::move(d.text));
   }
   return texts;
 }

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,9 +21,8 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
+#include "pipeline/labeled_texts.h"
 #include "services/server.h"
 #include "tests/testing/ingest_client.h"
 #include "tests/testing/temp_dir.h"
@@ -46,24 +46,19 @@ struct RunResult {
   double applied_per_s = 0;  // Records per second until theme state reflected them all.
 };
 
+// Non-empty "text" fields of --texts; empty when unreadable (synthetic texts are used).
 std::vector<std::string> LoadTexts() {
-  std::vector<std::string> texts;
   std::ifstream in(absl::GetFlag(FLAGS_texts));
-  std::string line;
-  while (std::getline(in, line)) {
-    google::protobuf::Struct doc;
-    if (!google::protobuf::util::JsonStringToMessage(line, &doc).ok()) continue;
-    auto it = doc.fields().find("text");
-    if (it != doc.fields().end() && !it->second.string_value().empty()) {
-      texts.push_back(it->second.string_value());
+  std::stringstream contents;
+  contents << in.rdbuf();
+  std::vector<std::string> texts;
+  auto docs = fieldloop::pipeline::ParseLabeledTexts(contents.str(), /*require_label=*/false);
+  if (docs.ok()) {
+    for (auto& d : *docs) {
+      if (!d.text.empty()) texts.push_back(std::move(d.text));
     }
   }
   return texts;
-}
-
-const std::vector<std::string>& Texts() {
-  static const auto* texts = new std::vector<std::string>(LoadTexts());
-  return *texts;
 }
 
 double Percentile(std::vector<double>& v, double q) {
@@ -75,7 +70,8 @@ double Percentile(std::vector<double>& v, double q) {
 
 double Median(std::vector<double> v) { return Percentile(v, 0.5); }
 
-RunResult RunOnce(bool sync, int streams, int records, bool buffered, bool themes) {
+RunResult RunOnce(bool sync, int streams, int records, bool buffered, bool themes,
+                  const std::vector<std::string>& texts) {
   fieldloop::testing::TempDir dir;
   fieldloop::services::ServerOptions options;
   options.listen = "127.0.0.1:0";
@@ -95,8 +91,8 @@ RunResult RunOnce(bool sync, int streams, int records, bool buffered, bool theme
     for (int i = 0; i < per_stream; ++i) {
       const int n = s * per_stream + i;
       requests[s].push_back(fieldloop::testing::Feedback(n));
-      if (!Texts().empty()) {
-        requests[s].back().mutable_feedback_event()->set_text(Texts()[n % Texts().size()]);
+      if (!texts.empty()) {
+        requests[s].back().mutable_feedback_event()->set_text(texts[n % texts.size()]);
       }
     }
   }
@@ -155,6 +151,7 @@ RunResult RunOnce(bool sync, int streams, int records, bool buffered, bool theme
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  const std::vector<std::string> texts = LoadTexts();
   struct Config {
     std::string key;
     bool sync;
@@ -180,7 +177,7 @@ int main(int argc, char** argv) {
     std::vector<double> rps, p50, p99, aps;
     const int records = c.sync ? absl::GetFlag(FLAGS_sync_records) : absl::GetFlag(FLAGS_records);
     for (int run = 0; run < absl::GetFlag(FLAGS_runs); ++run) {
-      RunResult r = RunOnce(c.sync, c.streams, records, c.buffered, c.themes);
+      RunResult r = RunOnce(c.sync, c.streams, records, c.buffered, c.themes, texts);
       rps.push_back(r.records_per_s);
       p50.push_back(r.p50_ms);
       p99.push_back(r.p99_ms);
