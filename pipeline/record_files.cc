@@ -138,9 +138,9 @@ absl::Status ParseCsv(absl::string_view contents, RecordFileFormat format,
     const std::string name = absl::AsciiStrToLower(absl::StripAsciiWhitespace(rows[0].fields[i]));
     bool known = false;
     for (size_t k = 0; k < num_columns; ++k) known = known || name == columns[k].name;
-    std::vector<std::string> names;
-    for (size_t k = 0; k < num_columns; ++k) names.push_back(columns[k].name);
     if (!known) {
+      std::vector<std::string> names;  // Only for the message.
+      for (size_t k = 0; k < num_columns; ++k) names.push_back(columns[k].name);
       return absl::InvalidArgumentError(
           absl::StrCat("line 1: unknown column '", name, "' (", inventory ? "inventory" : "metrics",
                        " columns are ", absl::StrJoin(names, ","), ")"));
