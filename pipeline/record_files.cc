@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/json_util.h"
+#include "pipeline/csv_reader.h"
 
 namespace fieldloop::pipeline {
 namespace {
@@ -23,68 +24,6 @@ absl::string_view FirstNonBlankLine(absl::string_view contents) {
     if (!t.empty()) return t;
   }
   return {};
-}
-
-// Splits CSV text (RFC 4180: quoted fields, "" inside quotes, CRLF or LF) into rows, each
-// with the line it starts on. `error` is set on an unterminated quote.
-struct CsvRow {
-  int line;
-  std::vector<std::string> fields;
-};
-
-std::vector<CsvRow> SplitCsv(absl::string_view text, std::string* error) {
-  std::vector<CsvRow> rows;
-  CsvRow row{1, {}};
-  std::string field;
-  bool in_quotes = false, field_started = false;
-  int line = 1;
-  auto end_field = [&] {
-    row.fields.push_back(std::move(field));
-    field.clear();
-    field_started = false;
-  };
-  auto end_row = [&] {
-    end_field();
-    const bool blank = row.fields.size() == 1 && absl::StripAsciiWhitespace(row.fields[0]).empty();
-    if (!blank) rows.push_back(std::move(row));
-    row = CsvRow{line, {}};
-  };
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_quotes) {
-      if (c == '"') {
-        if (i + 1 < text.size() && text[i + 1] == '"') {
-          field.push_back('"');
-          ++i;
-        } else {
-          in_quotes = false;
-        }
-      } else {
-        if (c == '\n') ++line;
-        field.push_back(c);
-      }
-      continue;
-    }
-    if (c == '"' && !field_started) {
-      in_quotes = true;
-      field_started = true;
-    } else if (c == ',') {
-      end_field();
-    } else if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
-      continue;
-    } else if (c == '\n') {
-      ++line;
-      end_row();
-    } else {
-      field.push_back(c);
-      field_started = true;
-    }
-  }
-  if (in_quotes) {
-    *error = absl::StrCat("line ", row.line, ": unterminated quoted field");
-  }
-  if (!field.empty() || !row.fields.empty()) end_row();
-  return rows;
 }
 
 struct Column {
@@ -127,8 +66,8 @@ absl::Status ParseCsv(absl::string_view contents, RecordFileFormat format,
   if (initiative.empty()) {
     return absl::InvalidArgumentError("CSV files carry no initiative: pass --initiative NAME");
   }
-  std::string split_error;
-  std::vector<CsvRow> rows = SplitCsv(contents, &split_error);
+  CsvTable table = SplitCsv(contents);
+  const std::vector<CsvRow>& rows = table.rows;
   if (rows.empty()) return absl::InvalidArgumentError("CSV file has no header row");
   const bool inventory = format == RecordFileFormat::kInventoryCsv;
   const Column* columns = inventory ? kInventoryColumns : kMetricsColumns;
@@ -221,8 +160,7 @@ absl::Status ParseCsv(absl::string_view contents, RecordFileFormat format,
     }
     if (!visit(out)) return absl::OkStatus();
   }
-  if (!split_error.empty()) return absl::InvalidArgumentError(split_error);
-  return absl::OkStatus();
+  return table.status;
 }
 
 // Sets or checks the initiative of the record in `request`.
@@ -312,8 +250,7 @@ absl::StatusOr<RecordFileFormat> DetectRecordFileFormat(absl::string_view conten
   absl::string_view first = FirstNonBlankLine(contents);
   if (first.empty()) return absl::InvalidArgumentError("file is empty");
   if (first[0] == '{') return RecordFileFormat::kJsonLines;
-  std::string error;
-  std::vector<CsvRow> header = SplitCsv(first, &error);
+  std::vector<CsvRow> header = SplitCsv(first).rows;
   if (!header.empty()) {
     for (const std::string& col : header[0].fields) {
       const std::string c = absl::AsciiStrToLower(absl::StripAsciiWhitespace(col));

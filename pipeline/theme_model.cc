@@ -1,5 +1,6 @@
 #include "pipeline/theme_model.h"
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 
@@ -68,6 +69,22 @@ const char* const kNeedCues[] = {
     "pushed back",   "objected",      "complained", "requested", "requirement", "they mentioned",
     "buyer said",    "customer said", "they said",  nullptr};
 
+const char* const kSmallTalkWords[] = {
+    // Greetings, thanks, agreement.
+    "hi", "hello", "hey", "morning", "afternoon", "evening", "thanks", "thank", "great", "good",
+    "fine", "okay", "ok", "sure", "sounds", "glad", "nice", "welcome", "sorry", "worries",
+    "appreciate", "congrats", "congratulations", "cheers", "anyway", "honestly", "loud", "clear",
+    // Scheduling and the call itself.
+    "time", "minute", "minutes", "hour", "hours", "today", "tomorrow", "yesterday", "week",
+    "weekend", "month", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+    "sunday", "late", "early", "start", "started", "join", "joined", "call", "meeting", "talk",
+    "talking", "chat", "catch", "run", "email", "send", "recap", "review", "internally", "next",
+    "later", "go", "ahead", "let", "keep", "another", "everyone", "hear", "busy", "tired",
+    // Travel, weather, family, hobbies, office.
+    "flight", "delayed", "trip", "travel", "conference", "weather", "rain", "snow", "snowing",
+    "sunny", "grey", "cold", "hot", "holiday", "vacation", "kids", "family", "fun", "coffee",
+    "lunch", "dinner", "hiking", "plans", "office", "boxes", "unpacking", "barely", nullptr};
+
 std::vector<DocumentFacts> DocumentsOf(const IngestRequest& request) {
   std::vector<DocumentFacts> docs;
   switch (request.record_case()) {
@@ -131,7 +148,20 @@ std::vector<DocumentFacts> DocumentsOf(const IngestRequest& request) {
 }
 
 ThemeModel::ThemeModel(ModelOptions options)
-    : normalizer_(options.normalizer), clusterer_(options.clusterer) {}
+    : normalizer_(options.normalizer), clusterer_(options.clusterer) {
+  for (const char* const* word = kSmallTalkWords; *word != nullptr; ++word) {
+    for (const Term& t : normalizer_.Normalize(*word)) small_talk_stems_.insert(t.stem);
+  }
+}
+
+bool ThemeModel::IsSmallTalk(const std::vector<Term>& terms) const {
+  int substantive = 0;
+  for (const Term& t : terms) {
+    const bool number = !t.stem.empty() && absl::c_all_of(t.stem, absl::ascii_isdigit);
+    if (!number && !small_talk_stems_.contains(t.stem)) ++substantive;
+  }
+  return substantive < 2;
+}
 
 ThemeId ThemeModel::AssignDocument(const DocumentFacts& facts, const std::string* tag) {
   std::vector<Term> terms = normalizer_.Normalize(facts.text);
@@ -139,6 +169,7 @@ ThemeId ThemeModel::AssignDocument(const DocumentFacts& facts, const std::string
   // good." or "Loud and clear." has two at most); other texts one. A tagged text always
   // joins its tag's theme.
   if (tag == nullptr && terms.size() < (facts.from_transcript ? 3u : 1u)) return -1;
+  if (tag == nullptr && facts.from_transcript && IsSmallTalk(terms)) return -1;
   const TermCounts counts = clusterer_.InternAndCount(terms);
   const ThemeId theme =
       tag != nullptr ? clusterer_.AssignTagged(counts, *tag) : clusterer_.Assign(counts);

@@ -9,7 +9,10 @@
 // - CallTranscript: split into sentences (on '.', '!', '?' followed by a space, and on line
 //   breaks); every buyer sentence is kept, and a rep sentence is kept when it reports a
 //   need (it contains one of kNeedCues, e.g. "they need", "asked for", "concerned").
-//   Sentences with fewer than three terms (small talk) are dropped.
+//   Sentences with fewer than three terms are dropped, and so are sentences with fewer
+//   than two terms outside kSmallTalkWords (pleasantries, scheduling, travel, weather:
+//   "It's fine, go ahead.", "Send it over and we'll review internally."); numbers do not
+//   count as such terms.
 // - WinLossNote: each objection, one document carrying the deal's outcome, amount and
 //   competitors.
 // - ContentAsset, OnboardingMetric: no documents.
@@ -19,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "pipeline/text_normalizer.h"
 #include "pipeline/theme_book.h"
 #include "pipeline/theme_clusterer.h"
@@ -34,6 +38,10 @@ struct ModelOptions {
 
 // Phrases that make a rep's transcript sentence a report of a buyer need (folded text).
 extern const char* const kNeedCues[];
+
+// Words of greetings, thanks, scheduling, travel, weather and hobbies: a transcript
+// sentence made (almost) only of these is small talk, not a buyer need. Matched by stem.
+extern const char* const kSmallTalkWords[];
 
 // The texts of `request` worth clustering, with the facts each carries.
 std::vector<DocumentFacts> DocumentsOf(const fieldloop::v1::IngestRequest& request);
@@ -64,10 +72,13 @@ class ThemeModel {
 
  private:
   ThemeId AssignDocument(const DocumentFacts& facts, const std::string* tag);
+  // True when a transcript sentence with `terms` is small talk (see kSmallTalkWords).
+  bool IsSmallTalk(const std::vector<Term>& terms) const;
 
   TextNormalizer normalizer_;
   ThemeClusterer clusterer_;
   ThemeBook book_;
+  absl::flat_hash_set<std::string> small_talk_stems_;
 };
 
 }  // namespace fieldloop::pipeline

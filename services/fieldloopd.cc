@@ -25,6 +25,16 @@ ABSL_FLAG(size_t, max_record_bytes, 64 * 1024,
           "Largest accepted record (serialized IngestRequest) in bytes; larger ones are "
           "rejected with TOO_LARGE. 256..67108864.");
 
+ABSL_FLAG(std::string, output_root, "./out",
+          "Root of the outputs: boards and plans are written to <output_root>/specs/projects/"
+          "<initiative>/sales/ (Board.Materialize and the schedule).");
+ABSL_FLAG(std::string, materialize_every, "",
+          "Materialize every initiative with new records at this period, aligned to the Unix "
+          "epoch (\"1h\" runs on the hour, \"24h\" at 00:00 UTC); at least 1m. Empty: off.");
+ABSL_FLAG(std::string, materialize_weekly, "",
+          "Materialize every initiative with new records once a week at <weekday>@<hour> UTC, "
+          "e.g. mon@06. Combines with --materialize_every. Empty: off.");
+
 namespace {
 
 int signal_pipe[2];
@@ -39,9 +49,13 @@ void OnSignal(int) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "fieldloopd: receives rep feedback, transcripts, win/loss notes, content inventory and "
-      "onboarding metrics over gRPC (fieldloop.v1.Ingest) into a RocksDB store.\n"
+      "onboarding metrics over gRPC (fieldloop.v1.Ingest) into a RocksDB store, keeps themes "
+      "current, and writes enablement boards and refresh plans (fieldloop.v1.Board, or on a "
+      "schedule).\n"
       "Usage: fieldloopd [--listen=HOST:PORT] [--data_dir=DIR] [--sync_writes] "
-      "[--max_record_bytes=N] [--apply_themes=false]\nStops cleanly on SIGINT or SIGTERM. "
+      "[--max_record_bytes=N] [--apply_themes=false] [--output_root=DIR] "
+      "[--materialize_every=DURATION] [--materialize_weekly=DAY@HOUR]\nStops cleanly on SIGINT or "
+      "SIGTERM. "
       "Flags and data layout: docs/operations.md.");
   absl::ParseCommandLine(argc, argv);
 
@@ -51,6 +65,17 @@ int main(int argc, char** argv) {
   options.sync_writes = absl::GetFlag(FLAGS_sync_writes);
   options.max_record_bytes = absl::GetFlag(FLAGS_max_record_bytes);
   options.apply_themes = absl::GetFlag(FLAGS_apply_themes);
+  options.output_root = absl::GetFlag(FLAGS_output_root);
+  absl::StatusOr<absl::Duration> every =
+      fieldloop::services::ParseEvery(absl::GetFlag(FLAGS_materialize_every));
+  absl::Status weekly =
+      fieldloop::services::ParseWeekly(absl::GetFlag(FLAGS_materialize_weekly), &options.schedule);
+  if (!every.ok() || !weekly.ok()) {
+    std::fprintf(stderr, "fieldloopd: %s\n",
+                 std::string((every.ok() ? weekly : every.status()).message()).c_str());
+    return 1;
+  }
+  options.schedule.every = *every;
 
   if (pipe(signal_pipe) != 0) {
     std::perror("fieldloopd: pipe");

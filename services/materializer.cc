@@ -3,24 +3,24 @@
 #include <filesystem>
 #include <map>
 
+#include "absl/strings/str_format.h"
 #include "pipeline/board_renderer.h"
 #include "pipeline/ramp_risks.h"
+#include "pipeline/task_edits.h"
 #include "pipeline/text_normalizer.h"
 #include "pipeline/theme_priority.h"
 #include "proto/fieldloop/v1/ingest.pb.h"
 
 namespace fieldloop::services {
 
-absl::StatusOr<MaterializeResult> Materialize(const storage::Store& store,
+absl::StatusOr<RenderedOutputs> RenderOutputs(const storage::Store& store,
                                               const std::string& initiative,
-                                              const std::vector<pipeline::ThemeSummary>& summaries,
-                                              absl::CivilDay as_of,
+                                              const ThemeView& themes, absl::CivilDay as_of,
                                               const std::string& output_root) {
   absl::StatusOr<OutputPaths> paths = PathsFor(output_root, initiative);
   if (!paths.ok()) return paths.status();
-  MaterializeResult result;
+  RenderedOutputs result;
   result.paths = *paths;
-
   pipeline::BoardInputs in;
   in.initiative = initiative;
   in.as_of = as_of;
@@ -63,7 +63,7 @@ absl::StatusOr<MaterializeResult> Materialize(const storage::Store& store,
   in.previous_plan_exists = std::filesystem::exists(result.paths.plan, ec);
 
   if (pipeline::HasFeedback(in)) {
-    in.themes = pipeline::Prioritize(summaries, as_of, static_cast<int>(regions.size()),
+    in.themes = pipeline::Prioritize(themes.summaries, as_of, static_cast<int>(regions.size()),
                                      static_cast<int>(segments.size()));
     std::vector<fieldloop::v1::ContentAsset> asset_list;
     for (auto& [id, a] : assets) asset_list.push_back(a);
@@ -72,20 +72,82 @@ absl::StatusOr<MaterializeResult> Materialize(const storage::Store& store,
     std::vector<fieldloop::v1::OnboardingMetric> metric_list;
     for (auto& [id, m] : metrics) metric_list.push_back(m);
     in.ramp_risks = pipeline::FindRampRisks(metric_list);
+    absl::StatusOr<pipeline::TaskRecords> records = ReadTaskRecords(store, initiative);
+    if (!records.ok()) return records.status();
+    if (themes.resolve) *records = pipeline::ResolveMergedThemes(*records, themes.resolve);
+    result.task_records = pipeline::ApplyTaskRecords(*records, &in.tasks);
   }
-  const std::string board = pipeline::RenderBoard(in);
-  if (absl::Status s = WriteFileAtomically(result.paths.board, board); !s.ok()) return s;
+  result.board = pipeline::RenderBoard(in);
   result.stub = !pipeline::HasFeedback(in);
+  if (!result.stub) result.plan_csv = pipeline::RenderRefreshPlanCsv(in.tasks);
+  result.themes = static_cast<int>(in.themes.global.size() + in.themes.regional.size());
+  result.tasks = std::move(in.tasks);
+  return result;
+}
+
+absl::StatusOr<MaterializeResult> Materialize(storage::Store& store, const std::string& initiative,
+                                              const ThemeView& themes, absl::CivilDay as_of,
+                                              const std::string& output_root, bool keep_history) {
+  absl::StatusOr<RenderedOutputs> rendered =
+      RenderOutputs(store, initiative, themes, as_of, output_root);
+  if (!rendered.ok()) return rendered.status();
+  MaterializeResult result;
+  result.paths = rendered->paths;
+  result.stub = rendered->stub;
+  result.themes = rendered->themes;
+  if (!rendered->task_records.empty()) {
+    std::vector<std::pair<std::string, std::string>> puts;
+    for (const state::TaskRecord& r : rendered->task_records) {
+      puts.emplace_back(r.task_key(), r.SerializeAsString());
+    }
+    if (absl::Status s = store.PutTasks(initiative, puts); !s.ok()) return s;
+  }
+  if (absl::Status s = WriteFileAtomically(result.paths.board, rendered->board); !s.ok()) return s;
   if (!result.stub) {
-    if (absl::Status s =
-            WriteFileAtomically(result.paths.plan, pipeline::RenderRefreshPlanCsv(in.tasks));
-        !s.ok()) {
+    if (absl::Status s = WriteFileAtomically(result.paths.plan, rendered->plan_csv); !s.ok()) {
       return s;
     }
     result.plan_written = true;
   }
-  result.tasks = std::move(in.tasks);
+  if (keep_history) {
+    const std::string dir = absl::StrCat(result.paths.dir, "/history/", IsoWeek(as_of));
+    result.history_board = dir + "/enablement_feedback.md";
+    if (absl::Status s = WriteFileAtomically(result.history_board, rendered->board); !s.ok()) {
+      return s;
+    }
+    if (result.plan_written) {
+      result.history_plan = dir + "/content_refresh.csv";
+      if (absl::Status s = WriteFileAtomically(result.history_plan, rendered->plan_csv); !s.ok()) {
+        return s;
+      }
+    }
+  }
+  result.tasks = std::move(rendered->tasks);
   return result;
+}
+
+absl::StatusOr<pipeline::TaskRecords> ReadTaskRecords(const storage::Store& store,
+                                                      const std::string& initiative) {
+  pipeline::TaskRecords records;
+  absl::Status read =
+      store.ScanTasks(initiative, [&](absl::string_view key, absl::string_view value) {
+        state::TaskRecord r;
+        if (r.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          records[std::string(key)] = std::move(r);
+        }
+      });
+  if (!read.ok()) return read;
+  return records;
+}
+
+std::string IsoWeek(absl::CivilDay day) {
+  // The Thursday of day's week decides the ISO year; count weeks from that year's first.
+  const int from_monday =
+      (static_cast<int>(absl::GetWeekday(day)) + 7 - static_cast<int>(absl::Weekday::monday)) % 7;
+  const absl::CivilDay thursday = day - from_monday + 3;
+  const absl::CivilYear year(thursday);
+  const int week = static_cast<int>((thursday - absl::CivilDay(year)) / 7) + 1;
+  return absl::StrFormat("%04d-W%02d", year.year(), week);
 }
 
 }  // namespace fieldloop::services

@@ -1,35 +1,77 @@
 // Materializer: assembles the analyzer's inputs for one initiative from the store and the
-// theme state, renders the board and the refresh plan, and writes them atomically under the
-// output root. Used by the one-shot `fieldloop run` (and later by the Board service).
+// theme state, renders the board and the refresh plan, applies people's task edits
+// (pipeline/task_edits.h) and writes the files atomically under the output root. Used by
+// the one-shot `fieldloop run`, the Board service and the server's schedule.
 #ifndef FIELDLOOP_SERVICES_MATERIALIZER_H_
 #define FIELDLOOP_SERVICES_MATERIALIZER_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 #include "pipeline/refresh_plan.h"
+#include "pipeline/task_edits.h"
+#include "pipeline/task_state.pb.h"
 #include "pipeline/theme_book.h"
 #include "services/output_files.h"
 #include "storage/store.h"
 
 namespace fieldloop::services {
 
+// What materializing an initiative needs from the theme state.
+struct ThemeView {
+  std::vector<pipeline::ThemeSummary> summaries;  // All live themes of the initiative.
+  // The id a theme lives on as after merges; nullptr = ids never change.
+  std::function<pipeline::ThemeId(pipeline::ThemeId)> resolve;
+};
+
+// The rendered outputs, before anything is written.
+struct RenderedOutputs {
+  OutputPaths paths;
+  bool stub = false;                            // No feedback: stub board, no CSV.
+  std::string board;                            // Markdown.
+  std::string plan_csv;                         // Empty for a stub.
+  int themes = 0;                               // Themes on the board (global + regional).
+  std::vector<pipeline::RefreshTask> tasks;     // Priority order, edits applied.
+  std::vector<state::TaskRecord> task_records;  // To store when written.
+};
+
+// Renders the outputs of `initiative` as of `as_of`. Pure with respect to the files: reads
+// only the store (records and task records) and whether an older plan exists. Returns
+// InvalidArgument for a bad initiative name.
+absl::StatusOr<RenderedOutputs> RenderOutputs(const storage::Store& store,
+                                              const std::string& initiative,
+                                              const ThemeView& themes, absl::CivilDay as_of,
+                                              const std::string& output_root);
+
 struct MaterializeResult {
   OutputPaths paths;
   bool stub = false;  // No feedback: stub board, no CSV written.
   bool plan_written = false;
+  int themes = 0;
   std::vector<pipeline::RefreshTask> tasks;  // Priority order.
+  // With keep_history: the dated copies, "" otherwise.
+  std::string history_board, history_plan;
 };
 
-// Renders and writes the outputs of `initiative` as of `as_of` from the records in `store`
-// and the theme `summaries` (all live themes of the initiative). Returns InvalidArgument for
-// a bad initiative name (nothing written) and the write error otherwise.
-absl::StatusOr<MaterializeResult> Materialize(const storage::Store& store,
-                                              const std::string& initiative,
-                                              const std::vector<pipeline::ThemeSummary>& summaries,
-                                              absl::CivilDay as_of, const std::string& output_root);
+// Renders and writes the outputs (board, then CSV unless a stub), stores the task records,
+// and with `keep_history` also writes copies under <sales dir>/history/<ISO week of as_of>/.
+// Returns InvalidArgument for a bad initiative name (nothing written) and the write error
+// otherwise.
+absl::StatusOr<MaterializeResult> Materialize(storage::Store& store, const std::string& initiative,
+                                              const ThemeView& themes, absl::CivilDay as_of,
+                                              const std::string& output_root,
+                                              bool keep_history = false);
+
+// The task records of `initiative`, by key (unreadable ones skipped).
+absl::StatusOr<pipeline::TaskRecords> ReadTaskRecords(const storage::Store& store,
+                                                      const std::string& initiative);
+
+// "2026-W48": the ISO 8601 week of `day` (weeks start on Monday; week 1 holds the year's
+// first Thursday).
+std::string IsoWeek(absl::CivilDay day);
 
 }  // namespace fieldloop::services
 

@@ -20,6 +20,10 @@ absl::StatusOr<std::unique_ptr<FieldloopServer>> FieldloopServer::Start(
     return absl::InvalidArgumentError(
         absl::StrCat("--listen='", options.listen, "' must be host:port, e.g. 127.0.0.1:50551"));
   }
+  if (options.schedule.enabled() && !options.apply_themes) {
+    return absl::InvalidArgumentError(
+        "--materialize_every and --materialize_weekly need --apply_themes");
+  }
   std::unique_ptr<FieldloopServer> server(new FieldloopServer());
   server->options_ = options;
   server->host_ = options.listen.substr(0, colon);
@@ -43,6 +47,12 @@ absl::StatusOr<std::unique_ptr<FieldloopServer>> FieldloopServer::Start(
   server->ingest_service_ =
       std::make_unique<IngestService>(server->ingestor_.get(), server->applier_.get());
 
+  BoardKeeperOptions board_options;
+  board_options.output_root = options.output_root;
+  server->board_keeper_ =
+      std::make_unique<BoardKeeper>(server->store_.get(), server->applier_.get(), board_options);
+  server->board_service_ = std::make_unique<BoardService>(server->board_keeper_.get(), clock);
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -52,12 +62,31 @@ absl::StatusOr<std::unique_ptr<FieldloopServer>> FieldloopServer::Start(
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(std::max<size_t>(4 * options.max_record_bytes, 4u << 20)));
   builder.RegisterService(server->ingest_service_.get());
+  builder.RegisterService(server->board_service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen, " (address in use or not local?)"));
   }
   server->server_->GetHealthCheckService()->SetServingStatus(true);
+  if (options.schedule.enabled()) {
+    BoardKeeper* keeper = server->board_keeper_.get();
+    server->scheduler_ =
+        std::make_unique<MaterializeScheduler>(options.schedule, clock, [keeper](absl::Time due) {
+          std::map<std::string, absl::Status> errors;
+          const std::vector<std::string> done =
+              keeper->MaterializeChanged(absl::ToCivilDay(due, absl::UTCTimeZone()), &errors);
+          for (const auto& [initiative, error] : errors) {
+            std::fprintf(stderr, "fieldloopd: scheduled materialization of %s failed: %s\n",
+                         initiative.c_str(), std::string(error.message()).c_str());
+          }
+          if (!done.empty()) {
+            std::fprintf(stderr, "fieldloopd: scheduled materialization: %zu initiatives\n",
+                         done.size());
+          }
+        });
+    server->scheduler_->Start();
+  }
   return server;
 }
 
@@ -68,13 +97,18 @@ std::string FieldloopServer::address() const { return absl::StrCat(host_, ":", p
 void FieldloopServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
+  if (scheduler_ != nullptr) scheduler_->Stop();  // Lets a scheduled run in progress end.
   if (server_ != nullptr) {
     server_->GetHealthCheckService()->SetServingStatus(false);
     ingest_service_->Drain();
     // Once every stream has sent its final status, what is left open is only the read
     // side of streams whose clients never half-close; cancelling those loses nothing.
     const absl::Time deadline = absl::Now() + grace;
-    if (ingest_service_->WaitForFinished(deadline)) {
+    const bool finished = ingest_service_->WaitForFinished(deadline);
+    // Board calls waiting for the applier end now (UNAVAILABLE) instead of holding up the
+    // shutdown; what is not applied yet is replayed at the next start.
+    if (applier_ != nullptr) applier_->Stop();
+    if (finished) {
       server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
     } else {
       server_->Shutdown(absl::ToChronoTime(deadline));

@@ -9,9 +9,12 @@
 
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
+#include "services/board_keeper.h"
+#include "services/board_service.h"
 #include "services/clock.h"
 #include "services/ingest_service.h"
 #include "services/ingestor.h"
+#include "services/materialize_schedule.h"
 #include "services/theme_applier.h"
 #include "storage/store.h"
 
@@ -34,7 +37,16 @@ struct ServerOptions {
   // still stored and are applied when a server with it on starts on the same data.
   // Default: true.
   bool apply_themes = true;
-  // Clock for timestamp validation; nullptr means the system clock.
+  // Root directory of the outputs: boards and plans go to
+  // <output_root>/specs/projects/<initiative>/sales/ (Board.Materialize, the schedule).
+  // Default: ./out.
+  std::string output_root = "./out";
+  // When boards are made on their own (--materialize_every, --materialize_weekly): each run
+  // materializes the initiatives with records new since their last materialization.
+  // Default: off (only on request). Needs apply_themes.
+  ScheduleSpec schedule;
+  // Clock for timestamp validation, today's date and the schedule; nullptr means the
+  // system clock.
   const Clock* clock = nullptr;
 };
 
@@ -59,6 +71,9 @@ class FieldloopServer {
 
   const Ingestor& ingestor() const { return *ingestor_; }
   ThemeApplier& applier() { return *applier_; }
+  BoardKeeper& board_keeper() { return *board_keeper_; }
+  // The schedule's thread; nullptr when the schedule is off.
+  MaterializeScheduler* scheduler() { return scheduler_.get(); }
 
  private:
   FieldloopServer() = default;
@@ -69,6 +84,9 @@ class FieldloopServer {
   std::unique_ptr<ThemeApplier> applier_;
   std::unique_ptr<Ingestor> ingestor_;
   std::unique_ptr<IngestService> ingest_service_;
+  std::unique_ptr<BoardKeeper> board_keeper_;
+  std::unique_ptr<BoardService> board_service_;
+  std::unique_ptr<MaterializeScheduler> scheduler_;
   std::unique_ptr<grpc::Server> server_;
   std::string host_;
   int port_ = 0;

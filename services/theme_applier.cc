@@ -108,6 +108,14 @@ std::vector<pipeline::ThemeSummary> ThemeApplier::Summaries(const std::string& i
   return it->second.model->Summaries();
 }
 
+pipeline::ThemeId ThemeApplier::ResolveTheme(const std::string& initiative,
+                                             pipeline::ThemeId theme) const {
+  absl::MutexLock lock(&mu_);
+  auto it = initiatives_.find(initiative);
+  if (it == initiatives_.end()) return theme;
+  return it->second.model->clusterer().Resolve(theme);
+}
+
 absl::StatusOr<int> ThemeApplier::ApplyBatch(const std::string& initiative) {
   // The model is only touched by the applier thread, so it is used without holding mu_
   // while records are read and applied; mu_ guards the map and the watermark.

@@ -73,6 +73,11 @@ class ThemeApplier {
   std::vector<pipeline::ThemeSummary> Summaries(const std::string& initiative) const
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  // The id `theme` of `initiative` lives on as after merges (itself when not merged or
+  // unknown).
+  pipeline::ThemeId ResolveTheme(const std::string& initiative, pipeline::ThemeId theme) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   // Stops the thread after the batch in progress. Idempotent.
   void Stop() ABSL_LOCKS_EXCLUDED(mu_);
 

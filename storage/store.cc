@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "rocksdb/filter_policy.h"
@@ -301,16 +302,46 @@ absl::Status Store::WriteThemeState(absl::string_view initiative,
   return FromRocks(db_->Write(wo, &batch), "writing theme state");
 }
 
-absl::Status Store::ScanThemeState(
-    absl::string_view initiative,
+absl::Status Store::ScanInitiative(
+    int column_family, absl::string_view initiative, const char* what,
     const std::function<void(absl::string_view, absl::string_view)>& visit) const {
   const std::string prefix = InitiativePrefix(initiative);
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kThemes)));
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(column_family)));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     visit(absl::string_view(it->key().data() + prefix.size(), it->key().size() - prefix.size()),
           absl::string_view(it->value().data(), it->value().size()));
   }
-  return FromRocks(it->status(), "scanning theme state");
+  return FromRocks(it->status(), what);
+}
+
+absl::Status Store::ScanThemeState(
+    absl::string_view initiative,
+    const std::function<void(absl::string_view, absl::string_view)>& visit) const {
+  return ScanInitiative(kThemes, initiative, "scanning theme state", visit);
+}
+
+absl::Status Store::PutTasks(absl::string_view initiative,
+                             const std::vector<std::pair<std::string, std::string>>& puts) {
+  if (initiative.empty() || absl::StrContains(initiative, '\0')) {
+    return absl::InvalidArgumentError("task records need an initiative without 0x00");
+  }
+  const std::string prefix = InitiativePrefix(initiative);
+  rocksdb::WriteBatch batch;
+  for (const auto& [key, value] : puts) {
+    if (key.empty()) return absl::InvalidArgumentError("task record with an empty key");
+    rocksdb::Status s = batch.Put(cf(kTasks), prefix + key, value);
+    if (!s.ok()) return FromRocks(s, "batching task records");
+  }
+  rocksdb::WriteOptions options;
+  options.sync = options_.sync_writes;
+  return FromRocks(db_->Write(options, &batch), "writing task records");
+}
+
+absl::Status Store::ScanTasks(
+    absl::string_view initiative,
+    const std::function<void(absl::string_view, absl::string_view)>& visit) const {
+  return ScanInitiative(kTasks, initiative, "scanning task records", visit);
 }
 
 absl::StatusOr<SequenceNumber> Store::AppliedSequence(absl::string_view initiative) const {

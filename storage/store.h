@@ -138,6 +138,16 @@ class Store {
   // The applied watermark of `initiative`, 0 when none was written.
   absl::StatusOr<SequenceNumber> AppliedSequence(absl::string_view initiative) const;
 
+  // Writes refresh-plan task records of `initiative` (tasks column family), key -> opaque
+  // value, in one atomic WriteBatch. Keys must be non-empty. Returns the RocksDB error.
+  absl::Status PutTasks(absl::string_view initiative,
+                        const std::vector<std::pair<std::string, std::string>>& puts);
+
+  // Calls `visit(key, value)` for every task record of `initiative`, in key order.
+  absl::Status ScanTasks(
+      absl::string_view initiative,
+      const std::function<void(absl::string_view, absl::string_view)>& visit) const;
+
   // Reads a meta value; nullopt if absent.
   absl::StatusOr<std::optional<std::string>> GetMeta(absl::string_view key) const;
 
@@ -150,6 +160,11 @@ class Store {
   absl::Status LoadSequences();
 
   rocksdb::ColumnFamilyHandle* cf(int index) const { return handles_[index]; }
+  // Calls `visit(key without the initiative prefix, value)` for the keys of `initiative`
+  // in column family `column_family`; `what` names the read in an error.
+  absl::Status ScanInitiative(
+      int column_family, absl::string_view initiative, const char* what,
+      const std::function<void(absl::string_view, absl::string_view)>& visit) const;
 
   const StoreOptions options_;
   int schema_version_ = kSchemaVersion;

@@ -8,6 +8,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "services/cli/board_commands.h"
 #include "services/cli/eval_command.h"
 #include "services/cli/push_command.h"
 #include "services/cli/run_command.h"
@@ -166,6 +167,37 @@ int Run(const std::vector<std::string>& args) {
   return fieldloop::cli::RunOneShot(o, stdout, stderr);
 }
 
+int Snapshot(const std::vector<std::string>& args) {
+  fieldloop::cli::SnapshotOptions o;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (TakeFlag(args, i, "server", &o.server) || TakeFlag(args, i, "initiative", &o.initiative) ||
+        TakeFlag(args, i, "as_of", &o.as_of)) {
+      continue;
+    }
+    std::fprintf(stderr, "fieldloop snapshot: unexpected argument %s\n\n%s", args[i].c_str(),
+                 kUsage);
+    return 1;
+  }
+  return fieldloop::cli::RunSnapshot(o, stdout, stderr);
+}
+
+int ImportPlan(const std::vector<std::string>& args) {
+  fieldloop::cli::ImportPlanOptions o;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (TakeFlag(args, i, "server", &o.server) || TakeFlag(args, i, "initiative", &o.initiative) ||
+        TakeFlag(args, i, "out", &o.out) || TakeFlag(args, i, "data_dir", &o.data_dir)) {
+      continue;
+    }
+    if (absl::StartsWith(args[i], "--") || !o.file.empty()) {
+      std::fprintf(stderr, "fieldloop import-plan: unexpected argument %s\n\n%s", args[i].c_str(),
+                   kUsage);
+      return 1;
+    }
+    o.file = args[i];
+  }
+  return fieldloop::cli::RunImportPlan(o, stdout, stderr);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -179,6 +211,8 @@ int main(int argc, char** argv) {
   if (command == "push") return Push(args);
   if (command == "eval") return Eval(args);
   if (command == "run") return Run(args);
+  if (command == "snapshot") return Snapshot(args);
+  if (command == "import-plan") return ImportPlan(args);
   std::fprintf(stderr, "fieldloop: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return 1;
 }

@@ -90,8 +90,10 @@ int RunOneShot(const RunOptions& o, std::FILE* out, std::FILE* err) {
     std::fprintf(err, "fieldloop run: %s\n", std::string(applied.status().message()).c_str());
     return 1;
   }
-  auto result =
-      services::Materialize(**store, o.initiative, applier.Summaries(o.initiative), as_of, o.out);
+  services::ThemeView themes{applier.Summaries(o.initiative), [&](pipeline::ThemeId theme) {
+                               return applier.ResolveTheme(o.initiative, theme);
+                             }};
+  auto result = services::Materialize(**store, o.initiative, themes, as_of, o.out);
   applier.Stop();
   if (!result.ok()) {
     std::fprintf(err, "fieldloop run: %s\n", std::string(result.status().message()).c_str());

@@ -1,0 +1,148 @@
+#include "services/board_keeper.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "pipeline/plan_import.h"
+#include "pipeline/record_validator.h"
+
+namespace fieldloop::services {
+
+BoardKeeper::BoardKeeper(storage::Store* store, ThemeApplier* applier,
+                         BoardKeeperOptions options)
+    : store_(store), applier_(applier), options_(std::move(options)) {}
+
+absl::StatusOr<storage::SequenceNumber> BoardKeeper::CatchUp(const std::string& initiative) {
+  if (!pipeline::IsValidInitiative(initiative)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "initiative: '", initiative, "' must match [a-z0-9][a-z0-9._-]{0,63}"));
+  }
+  const storage::SequenceNumber last = store_->LastSequence(initiative);
+  if (last == 0) {
+    return absl::NotFoundError(absl::StrCat("initiative '", initiative, "' has no records"));
+  }
+  return applier_->WaitApplied(initiative, last, absl::Now() + options_.apply_timeout);
+}
+
+ThemeView BoardKeeper::ViewOf(const std::string& initiative) const {
+  return ThemeView{applier_->Summaries(initiative), [this, initiative](pipeline::ThemeId id) {
+                     return applier_->ResolveTheme(initiative, id);
+                   }};
+}
+
+absl::StatusOr<Materialized> BoardKeeper::Materialize(const std::string& initiative,
+                                                      absl::CivilDay as_of, bool keep_history) {
+  absl::StatusOr<storage::SequenceNumber> applied = CatchUp(initiative);
+  if (!applied.ok()) return applied.status();
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<MaterializeResult> result = services::Materialize(
+      *store_, initiative, ViewOf(initiative), as_of, options_.output_root, keep_history);
+  if (!result.ok()) return result.status();
+  materialized_[initiative] = *applied;
+  return Materialized{std::move(*result), *applied};
+}
+
+absl::StatusOr<Rendered> BoardKeeper::Render(const std::string& initiative,
+                                             absl::CivilDay as_of) {
+  absl::StatusOr<storage::SequenceNumber> applied = CatchUp(initiative);
+  if (!applied.ok()) return applied.status();
+  absl::StatusOr<RenderedOutputs> outputs =
+      RenderOutputs(*store_, initiative, ViewOf(initiative), as_of, options_.output_root);
+  if (!outputs.ok()) return outputs.status();
+  return Rendered{std::move(*outputs), *applied};
+}
+
+std::vector<std::string> BoardKeeper::MaterializeChanged(
+    absl::CivilDay as_of, std::map<std::string, absl::Status>* errors) {
+  std::vector<std::string> done;
+  for (const std::string& initiative : store_->Initiatives()) {
+    if (!pipeline::IsValidInitiative(initiative)) continue;  // Never stored by the ingestor.
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = materialized_.find(initiative);
+      if (it != materialized_.end() && it->second == store_->LastSequence(initiative)) continue;
+    }
+    absl::StatusOr<Materialized> m = Materialize(initiative, as_of, /*keep_history=*/false);
+    if (m.ok()) {
+      done.push_back(initiative);
+    } else if (errors != nullptr) {
+      (*errors)[initiative] = m.status();
+    }
+  }
+  return done;
+}
+
+absl::StatusOr<state::TaskRecord> BoardKeeper::UpdateTask(const std::string& initiative,
+                                                          const pipeline::TaskEdit& edit) {
+  if (!pipeline::IsValidInitiative(initiative)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "initiative: '", initiative, "' must match [a-z0-9][a-z0-9._-]{0,63}"));
+  }
+  if (absl::Status s = pipeline::ValidateTaskEdit(edit); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<pipeline::TaskRecords> records = ReadTaskRecords(*store_, initiative);
+  if (!records.ok()) return records.status();
+  auto it = records->find(edit.task_key);
+  if (it == records->end()) {
+    return absl::NotFoundError(absl::StrCat("task_key: no task '", edit.task_key,
+                                            "' in a materialized plan of '", initiative, "'"));
+  }
+  pipeline::ApplyTaskEdit(edit, /*only_changes=*/false, &it->second);
+  if (absl::Status s =
+          store_->PutTasks(initiative, {{it->first, it->second.SerializeAsString()}});
+      !s.ok()) {
+    return s;
+  }
+  return it->second;
+}
+
+absl::StatusOr<ImportSummary> BoardKeeper::ImportPlan(const std::string& initiative,
+                                                      absl::string_view csv) {
+  absl::MutexLock lock(&mu_);
+  return ImportPlanCsv(*store_, initiative, csv);
+}
+
+absl::StatusOr<ImportSummary> ImportPlanCsv(storage::Store& store, const std::string& initiative,
+                                            absl::string_view csv) {
+  if (!pipeline::IsValidInitiative(initiative)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "initiative: '", initiative, "' must match [a-z0-9][a-z0-9._-]{0,63}"));
+  }
+  absl::StatusOr<pipeline::ParsedPlan> parsed = pipeline::ParsePlanCsv(csv);
+  if (!parsed.ok()) return parsed.status();
+  ImportSummary summary;
+  std::set<int> bad_lines;
+  for (const auto& e : parsed->errors) bad_lines.insert(e.line);
+  summary.rows = static_cast<int>(parsed->edits.size() + bad_lines.size());
+  for (const auto& e : parsed->errors) {
+    summary.errors.push_back(absl::StrCat("line ", e.line, ": ", e.field, ": ", e.message));
+  }
+  absl::StatusOr<pipeline::TaskRecords> records = ReadTaskRecords(store, initiative);
+  if (!records.ok()) return records.status();
+  std::vector<std::pair<std::string, std::string>> puts;
+  for (const pipeline::PlanEdit& row : parsed->edits) {
+    const pipeline::TaskEdit edit{row.task_key, row.status, row.owner, row.due};
+    auto it = records->find(row.task_key);
+    absl::Status valid = pipeline::ValidateTaskEdit(edit);
+    if (valid.ok() && it == records->end()) {
+      valid = absl::NotFoundError(
+          absl::StrCat("task_key: no task '", row.task_key, "' in a materialized plan"));
+    }
+    if (!valid.ok()) {
+      summary.errors.push_back(absl::StrCat("line ", row.line, ": ", valid.message()));
+      continue;
+    }
+    if (pipeline::ApplyTaskEdit(edit, /*only_changes=*/true, &it->second)) {
+      ++summary.updated;
+      puts.emplace_back(it->first, it->second.SerializeAsString());
+    } else {
+      ++summary.unchanged;
+    }
+  }
+  if (!puts.empty()) {
+    if (absl::Status s = store.PutTasks(initiative, puts); !s.ok()) return s;
+  }
+  return summary;
+}
+
+}  // namespace fieldloop::services
