@@ -133,6 +133,12 @@ std::string RenderBoard(const BoardInputs& in) {
       }
       if (!assets.empty())
         absl::StrAppend(&out, "- Linked assets: ", absl::StrJoin(assets, ", "), "\n");
+      if (auto it = in.proof_points.find(t.theme.id); it != in.proof_points.end()) {
+        for (const ProofPoint& p : it->second) {
+          absl::StrAppend(&out, "- ", p.customer_story ? "Customer story" : "Proof point",
+                          p.won ? " (won deal, " : " (", p.record_id, "): ", OneLine(p.text), "\n");
+        }
+      }
       for (const pipeline::Quote& q : t.theme.quotes) {
         absl::StrAppend(&out, "> \"", OneLine(q.text), "\" (", q.record_id, ")\n>\n");
       }
@@ -172,6 +178,22 @@ std::string RenderBoard(const BoardInputs& in) {
     absl::StrAppend(&out, "- Cohort ", r.cohort, " (", r.region, ", ", r.segment,
                     r.period.empty() ? "" : absl::StrCat(", ", r.period), ", ", r.reps,
                     " reps): ", absl::StrJoin(r.reasons, "; "), ".\n");
+    const RampAdvice advice = AdviseRamp(r, in.themes, in.tasks);
+    if (advice.modules.empty()) continue;
+    std::vector<std::string> modules;
+    for (const std::string& m : advice.modules) modules.push_back(absl::StrCat("**", m, "**"));
+    absl::StrAppend(&out, "  - Modules to refine, from what reps in ", r.region, " and ", r.segment,
+                    " hear most: ", absl::StrJoin(modules, ", "), ".\n");
+    if (advice.content_fresh) {
+      absl::StrAppend(&out,
+                      "  - The content for these themes is fresh, so it may not be the limiter: "
+                      "worth checking coaching (ride-alongs, call reviews) and process with the "
+                      "cohort's managers.\n");
+    } else {
+      absl::StrAppend(&out,
+                      "  - Some of this content is stale or missing (see the plan); refresh it "
+                      "first, then check whether coaching also needs attention.\n");
+    }
   }
 
   // Recurring themes.

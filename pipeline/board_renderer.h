@@ -4,12 +4,14 @@
 #ifndef FIELDLOOP_PIPELINE_BOARD_RENDERER_H_
 #define FIELDLOOP_PIPELINE_BOARD_RENDERER_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/time/civil_time.h"
 #include "pipeline/ramp_risks.h"
 #include "pipeline/refresh_plan.h"
+#include "pipeline/theme_evidence.h"
 #include "pipeline/theme_priority.h"
 
 namespace fieldloop::pipeline {
@@ -28,6 +30,8 @@ struct BoardInputs {
   PrioritizedThemes themes;
   std::vector<RefreshTask> tasks;
   std::vector<RampRisk> ramp_risks;
+  // Proof points and customer stories by theme (TieProofPoints).
+  std::map<ThemeId, std::vector<ProofPoint>> proof_points;
 };
 
 // The board. With no feedback events and no transcripts it is a stub that names the missing

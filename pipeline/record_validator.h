@@ -50,6 +50,10 @@ bool IsValidInitiative(absl::string_view name);
 // Returns true if `date` is a real calendar date written YYYY-MM-DD.
 bool IsValidDate(absl::string_view date);
 
+// True when `s` is well-formed UTF-8 (no overlong forms, surrogates or code points past
+// U+10FFFF).
+bool IsValidUtf8(absl::string_view s);
+
 // Parses a date written YYYY-MM-DD (IsValidDate); InvalidArgument otherwise. Format one
 // back with absl::FormatCivilTime.
 absl::StatusOr<absl::CivilDay> ParseDay(absl::string_view date);

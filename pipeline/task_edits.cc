@@ -32,8 +32,7 @@ bool SetIfChanged(const std::optional<std::string>& value, const std::string& sh
 }  // namespace
 
 bool IsTaskStatus(absl::string_view status) {
-  return status == "open" || status == "in_progress" || status == "done" ||
-         status == "wont_do";
+  return status == "open" || status == "in_progress" || status == "done" || status == "wont_do";
 }
 
 absl::Status ValidateTaskEdit(const TaskEdit& edit) {
@@ -49,6 +48,7 @@ absl::Status ValidateTaskEdit(const TaskEdit& edit) {
     if (edit.owner->empty() || edit.owner->size() > kMaxOwnerBytes) {
       return absl::InvalidArgumentError("owner: must be 1 to 200 bytes");
     }
+    if (!IsValidUtf8(*edit.owner)) return absl::InvalidArgumentError("owner: must be UTF-8");
     for (unsigned char c : *edit.owner) {
       if (c < 0x20 || c == 0x7f) {
         return absl::InvalidArgumentError("owner: must not contain control characters");
@@ -65,9 +65,8 @@ absl::Status ValidateTaskEdit(const TaskEdit& edit) {
 bool ApplyTaskEdit(const TaskEdit& edit, bool only_changes, state::TaskRecord* record) {
   record->set_task_key(edit.task_key);
   bool changed = false;
-  changed |= SetIfChanged(edit.status, record->shown_status(), only_changes,
-                          record->has_status(), record->status(),
-                          [&](const std::string& v) { record->set_status(v); });
+  changed |= SetIfChanged(edit.status, record->shown_status(), only_changes, record->has_status(),
+                          record->status(), [&](const std::string& v) { record->set_status(v); });
   changed |= SetIfChanged(edit.owner, record->shown_owner(), only_changes, record->has_owner(),
                           record->owner(), [&](const std::string& v) { record->set_owner(v); });
   changed |= SetIfChanged(edit.due, record->shown_due(), only_changes, record->has_due(),

@@ -34,7 +34,7 @@ bool IsTaskStatus(absl::string_view status);
 struct TaskEdit {
   std::string task_key;
   std::optional<std::string> status;  // open, in_progress, done, wont_do.
-  std::optional<std::string> owner;   // 1..200 bytes, no control characters.
+  std::optional<std::string> owner;   // 1..200 bytes of UTF-8, no control characters.
   std::optional<std::string> due;     // YYYY-MM-DD.
 };
 

@@ -8,14 +8,13 @@
 
 namespace fieldloop::services {
 
-BoardKeeper::BoardKeeper(storage::Store* store, ThemeApplier* applier,
-                         BoardKeeperOptions options)
+BoardKeeper::BoardKeeper(storage::Store* store, ThemeApplier* applier, BoardKeeperOptions options)
     : store_(store), applier_(applier), options_(std::move(options)) {}
 
 absl::StatusOr<storage::SequenceNumber> BoardKeeper::CatchUp(const std::string& initiative) {
   if (!pipeline::IsValidInitiative(initiative)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "initiative: '", initiative, "' must match [a-z0-9][a-z0-9._-]{0,63}"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("initiative: '", initiative, "' must match [a-z0-9][a-z0-9._-]{0,63}"));
   }
   const storage::SequenceNumber last = store_->LastSequence(initiative);
   if (last == 0) {
@@ -42,8 +41,7 @@ absl::StatusOr<Materialized> BoardKeeper::Materialize(const std::string& initiat
   return Materialized{std::move(*result), *applied};
 }
 
-absl::StatusOr<Rendered> BoardKeeper::Render(const std::string& initiative,
-                                             absl::CivilDay as_of) {
+absl::StatusOr<Rendered> BoardKeeper::Render(const std::string& initiative, absl::CivilDay as_of) {
   absl::StatusOr<storage::SequenceNumber> applied = CatchUp(initiative);
   if (!applied.ok()) return applied.status();
   absl::StatusOr<RenderedOutputs> outputs =
@@ -75,8 +73,8 @@ std::vector<std::string> BoardKeeper::MaterializeChanged(
 absl::StatusOr<state::TaskRecord> BoardKeeper::UpdateTask(const std::string& initiative,
                                                           const pipeline::TaskEdit& edit) {
   if (!pipeline::IsValidInitiative(initiative)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "initiative: '", initiative, "' must match [a-z0-9][a-z0-9._-]{0,63}"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("initiative: '", initiative, "' must match [a-z0-9][a-z0-9._-]{0,63}"));
   }
   if (absl::Status s = pipeline::ValidateTaskEdit(edit); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
@@ -88,8 +86,7 @@ absl::StatusOr<state::TaskRecord> BoardKeeper::UpdateTask(const std::string& ini
                                             "' in a materialized plan of '", initiative, "'"));
   }
   pipeline::ApplyTaskEdit(edit, /*only_changes=*/false, &it->second);
-  if (absl::Status s =
-          store_->PutTasks(initiative, {{it->first, it->second.SerializeAsString()}});
+  if (absl::Status s = store_->PutTasks(initiative, {{it->first, it->second.SerializeAsString()}});
       !s.ok()) {
     return s;
   }
@@ -105,8 +102,8 @@ absl::StatusOr<ImportSummary> BoardKeeper::ImportPlan(const std::string& initiat
 absl::StatusOr<ImportSummary> ImportPlanCsv(storage::Store& store, const std::string& initiative,
                                             absl::string_view csv) {
   if (!pipeline::IsValidInitiative(initiative)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "initiative: '", initiative, "' must match [a-z0-9][a-z0-9._-]{0,63}"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("initiative: '", initiative, "' must match [a-z0-9][a-z0-9._-]{0,63}"));
   }
   absl::StatusOr<pipeline::ParsedPlan> parsed = pipeline::ParsePlanCsv(csv);
   if (!parsed.ok()) return parsed.status();

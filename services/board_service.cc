@@ -79,7 +79,8 @@ grpc::Status BoardService::UpdateTask(grpc::ServerContext*,
 grpc::Status BoardService::ImportPlan(grpc::ServerContext*,
                                       const fieldloop::v1::ImportPlanRequest* request,
                                       fieldloop::v1::ImportPlanResponse* response) {
-  absl::StatusOr<ImportSummary> summary = keeper_->ImportPlan(request->initiative(), request->csv());
+  absl::StatusOr<ImportSummary> summary =
+      keeper_->ImportPlan(request->initiative(), request->csv());
   if (!summary.ok()) return ToGrpc(summary.status());
   response->set_rows(summary->rows);
   response->set_updated(summary->updated);

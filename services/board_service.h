@@ -18,8 +18,7 @@ class BoardService final : public fieldloop::v1::Board::Service {
   grpc::Status Materialize(grpc::ServerContext* context,
                            const fieldloop::v1::MaterializeRequest* request,
                            fieldloop::v1::MaterializeResponse* response) override;
-  grpc::Status GetBoard(grpc::ServerContext* context,
-                        const fieldloop::v1::GetBoardRequest* request,
+  grpc::Status GetBoard(grpc::ServerContext* context, const fieldloop::v1::GetBoardRequest* request,
                         fieldloop::v1::GetBoardResponse* response) override;
   grpc::Status UpdateTask(grpc::ServerContext* context,
                           const fieldloop::v1::UpdateTaskRequest* request,

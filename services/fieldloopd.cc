@@ -10,9 +10,10 @@
 #include "absl/synchronization/notification.h"
 #include "services/server.h"
 
-ABSL_FLAG(std::string, listen, "127.0.0.1:50551",
-          "host:port for gRPC (Ingest, health, reflection). Port 0 picks a free port, printed "
-          "on the 'listening on' line.");
+ABSL_FLAG(
+    std::string, listen, "127.0.0.1:50551",
+    "host:port for gRPC (Ingest, Board, health, reflection). Port 0 picks a free port, printed "
+    "on the 'listening on' line.");
 ABSL_FLAG(std::string, data_dir, "./data/fieldloop",
           "Directory of the RocksDB store; created when missing.");
 ABSL_FLAG(bool, sync_writes, false,

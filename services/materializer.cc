@@ -28,6 +28,7 @@ absl::StatusOr<RenderedOutputs> RenderOutputs(const storage::Store& store,
   std::map<std::string, fieldloop::v1::ContentAsset> assets;
   std::map<std::string, fieldloop::v1::OnboardingMetric> metrics;
   std::map<std::string, int> regions, segments;
+  std::vector<fieldloop::v1::WinLossNote> notes;
   fieldloop::v1::IngestRequest request;
   absl::Status scan = store.ScanEvents(initiative, 0, [&](const storage::StoredRecord& r) {
     if (!request.ParseFromString(r.payload)) return true;
@@ -44,6 +45,7 @@ absl::StatusOr<RenderedOutputs> RenderOutputs(const storage::Store& store,
         break;
       case fieldloop::v1::IngestRequest::kWinLossNote:
         ++in.win_loss_notes;
+        notes.push_back(request.win_loss_note());
         break;
       case fieldloop::v1::IngestRequest::kContentAsset:
         assets[r.id] = request.content_asset();
@@ -72,6 +74,7 @@ absl::StatusOr<RenderedOutputs> RenderOutputs(const storage::Store& store,
     std::vector<fieldloop::v1::OnboardingMetric> metric_list;
     for (auto& [id, m] : metrics) metric_list.push_back(m);
     in.ramp_risks = pipeline::FindRampRisks(metric_list);
+    in.proof_points = pipeline::TieProofPoints(in.themes, notes, normalizer);
     absl::StatusOr<pipeline::TaskRecords> records = ReadTaskRecords(store, initiative);
     if (!records.ok()) return records.status();
     if (themes.resolve) *records = pipeline::ResolveMergedThemes(*records, themes.resolve);
@@ -95,19 +98,21 @@ absl::StatusOr<MaterializeResult> Materialize(storage::Store& store, const std::
   result.paths = rendered->paths;
   result.stub = rendered->stub;
   result.themes = rendered->themes;
-  if (!rendered->task_records.empty()) {
-    std::vector<std::pair<std::string, std::string>> puts;
-    for (const state::TaskRecord& r : rendered->task_records) {
-      puts.emplace_back(r.task_key(), r.SerializeAsString());
-    }
-    if (absl::Status s = store.PutTasks(initiative, puts); !s.ok()) return s;
-  }
   if (absl::Status s = WriteFileAtomically(result.paths.board, rendered->board); !s.ok()) return s;
   if (!result.stub) {
     if (absl::Status s = WriteFileAtomically(result.paths.plan, rendered->plan_csv); !s.ok()) {
       return s;
     }
     result.plan_written = true;
+  }
+  // Due dates and what the plan showed are stored once the files are written: an imported
+  // CSV is compared with what people could have seen.
+  if (!rendered->task_records.empty()) {
+    std::vector<std::pair<std::string, std::string>> puts;
+    for (const state::TaskRecord& r : rendered->task_records) {
+      puts.emplace_back(r.task_key(), r.SerializeAsString());
+    }
+    if (absl::Status s = store.PutTasks(initiative, puts); !s.ok()) return s;
   }
   if (keep_history) {
     const std::string dir = absl::StrCat(result.paths.dir, "/history/", IsoWeek(as_of));

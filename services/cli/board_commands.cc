@@ -41,7 +41,8 @@ int PrintImport(int rows, int updated, int unchanged, const std::vector<std::str
                 const std::string& file, std::FILE* out, std::FILE* err) {
   std::fprintf(out, "%d rows read: %d tasks updated, %d unchanged, %zu skipped\n", rows, updated,
                unchanged, errors.size());
-  for (const std::string& e : errors) std::fprintf(err, "%s:%s\n", file.c_str(), e.substr(5).c_str());
+  for (const std::string& e : errors)
+    std::fprintf(err, "%s:%s\n", file.c_str(), e.substr(5).c_str());
   return errors.empty() ? 0 : 2;
 }
 
@@ -132,7 +133,7 @@ int RunImportPlan(const ImportPlanOptions& o, std::FILE* out, std::FILE* err) {
                        {response.errors().begin(), response.errors().end()}, o.file, out, err);
   }
   const std::string data_dir =
-      !o.data_dir.empty() ? o.data_dir : (o.out.empty() ? "./out" : o.out) + "/.fieldloop/data";
+      !o.data_dir.empty() ? o.data_dir : (o.out.empty() ? "." : o.out) + "/.fieldloop/data";
   storage::StoreOptions store_options;
   store_options.create_if_missing = false;
   auto store = storage::Store::Open(data_dir, store_options);

@@ -24,7 +24,7 @@ struct ImportPlanOptions {
   std::string initiative;  // Empty: taken from a .../specs/projects/<initiative>/sales/ path.
   std::string server;      // Import through a running server (Board.ImportPlan), or
   std::string data_dir;    // into the one-shot store `fieldloop run` uses (default
-  std::string out;         // <out>/.fieldloop/data, out default ./out).
+  std::string out;         // <out>/.fieldloop/data, out default ".", as for run).
   int connect_timeout_s = 10;
 };
 

@@ -109,15 +109,14 @@ class BoardServiceTest : public ::testing::Test {
     return board_->Materialize(&context, request, response);
   }
 
-  grpc::Status UpdateTask(const v1::UpdateTaskRequest& request,
-                          v1::UpdateTaskResponse* response) {
+  grpc::Status UpdateTask(const v1::UpdateTaskRequest& request, v1::UpdateTaskResponse* response) {
     grpc::ClientContext context;
     return board_->UpdateTask(&context, request, response);
   }
 
   testing::TempDir dir_;
-  FixedClock clock_{absl::FromCivil(absl::CivilSecond(2026, 11, 25, 10, 15, 0),
-                                    absl::UTCTimeZone())};
+  FixedClock clock_{
+      absl::FromCivil(absl::CivilSecond(2026, 11, 25, 10, 15, 0), absl::UTCTimeZone())};
   std::unique_ptr<services::FieldloopServer> server_;
   std::unique_ptr<v1::Board::Stub> board_;
   size_t accepted_ = 0;
@@ -194,8 +193,9 @@ TEST_F(BoardServiceTest, NoFeedbackGivesAStubBoardAndNoPlan) {
   ASSERT_TRUE(Materialize("assets-only", "2026-11-25", &m).ok());
   EXPECT_TRUE(m.stub());
   EXPECT_TRUE(m.plan_path().empty());
-  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("out/specs/projects/assets-only/sales/"
-                                                "content_refresh.csv")));
+  EXPECT_FALSE(
+      std::filesystem::exists(dir_.Sub("out/specs/projects/assets-only/sales/"
+                                       "content_refresh.csv")));
   EXPECT_THAT(ReadFile(m.board_path()), HasSubstr("feedback"));
 }
 

@@ -88,5 +88,37 @@ TEST(RunCommand, AnInitiativeThatIsNotASafeNameWritesNothing) {
   EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
 }
 
+// The first line where `actual` and `golden` differ, for a readable failure.
+std::string FirstDifference(const std::string& actual, const std::string& golden) {
+  std::istringstream a(actual), g(golden);
+  std::string la, lg;
+  for (int line = 1;; ++line) {
+    const bool more_a = static_cast<bool>(std::getline(a, la));
+    const bool more_g = static_cast<bool>(std::getline(g, lg));
+    if (!more_a && !more_g) return "no line differs (line ends?)";
+    if (la != lg || more_a != more_g) {
+      return "line " + std::to_string(line) + ":\n  golden: " + lg + "\n  actual: " + la;
+    }
+  }
+}
+
+// Golden files: the example's board and plan as of 2026-11-25, byte for byte. After an
+// intended change to the analysis or the layout, regenerate them with scripts/update-golden
+// and review the diff.
+TEST(RunCommand, ExampleOutputsMatchTheGoldenFiles) {
+  testing::TempDir dir;
+  std::string output;
+  ASSERT_EQ(RunJob(dir.path(), true, &output), 0) << output;
+  const std::string sales = dir.Sub("specs/projects/q3-push/sales");
+  for (const char* name : {"enablement_feedback.md", "content_refresh.csv"}) {
+    const std::string golden = Read(testing::Runfile(std::string("tests/golden/q3-push/") + name));
+    const std::string actual = Read(sales + "/" + name);
+    ASSERT_FALSE(golden.empty()) << name;
+    EXPECT_TRUE(actual == golden) << name << " differs from tests/golden/q3-push/" << name
+                                  << " (scripts/update-golden regenerates it) at "
+                                  << FirstDifference(actual, golden);
+  }
+}
+
 }  // namespace
 }  // namespace fieldloop::services

@@ -1,0 +1,93 @@
+#include "pipeline/theme_evidence.h"
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+#include "pipeline/content_inventory.h"
+
+namespace fieldloop::pipeline {
+namespace {
+
+std::vector<std::string> StemsOf(const std::string& text, TextNormalizer& normalizer) {
+  std::vector<std::string> stems;
+  for (const Term& t : normalizer.Normalize(text)) stems.push_back(t.stem);
+  std::sort(stems.begin(), stems.end());
+  stems.erase(std::unique(stems.begin(), stems.end()), stems.end());
+  return stems;
+}
+
+int64_t Count(const std::map<std::string, int64_t>& counts, const std::string& key) {
+  auto it = counts.find(key);
+  return it == counts.end() ? 0 : it->second;
+}
+
+}  // namespace
+
+std::map<ThemeId, std::vector<ProofPoint>> TieProofPoints(
+    const PrioritizedThemes& themes, const std::vector<fieldloop::v1::WinLossNote>& notes,
+    TextNormalizer& normalizer) {
+  std::vector<const ThemeSummary*> all;
+  for (const auto* list : {&themes.global, &themes.regional}) {
+    for (const PrioritizedTheme& t : *list) all.push_back(&t.theme);
+  }
+  std::map<ThemeId, std::vector<ProofPoint>> tied;
+  for (const auto& note : notes) {
+    const bool won = note.outcome() == fieldloop::v1::OUTCOME_WON;
+    for (const bool story : {false, true}) {
+      for (const std::string& text : story ? note.customer_stories() : note.proof_points()) {
+        const std::vector<std::string> stems = StemsOf(text, normalizer);
+        const ThemeSummary* best = nullptr;
+        double best_coverage = 0;
+        for (const ThemeSummary* theme : all) {
+          if (!Covers(stems, theme->stems)) continue;
+          const double c = Coverage(stems, theme->stems);
+          if (best == nullptr || c > best_coverage || (c == best_coverage && theme->id < best->id)) {
+            best = theme;
+            best_coverage = c;
+          }
+        }
+        if (best != nullptr) tied[best->id].push_back({note.id(), text, story, won});
+      }
+    }
+  }
+  for (auto& [theme, points] : tied) {
+    std::stable_sort(points.begin(), points.end(), [](const ProofPoint& a, const ProofPoint& b) {
+      return std::make_tuple(!a.won, a.record_id) < std::make_tuple(!b.won, b.record_id);
+    });
+    std::vector<ProofPoint> kept;
+    std::set<std::string> seen;
+    for (ProofPoint& p : points) {
+      if (kept.size() == kMaxProofPointsPerTheme) break;
+      if (seen.insert(p.text).second) kept.push_back(std::move(p));
+    }
+    points = std::move(kept);
+  }
+  return tied;
+}
+
+RampAdvice AdviseRamp(const RampRisk& risk, const PrioritizedThemes& themes,
+                      const std::vector<RefreshTask>& tasks) {
+  std::vector<std::tuple<int64_t, ThemeId, std::string>> heard;  // -mentions, id, label
+  for (const auto* list : {&themes.global, &themes.regional}) {
+    for (const PrioritizedTheme& t : *list) {
+      const int64_t n =
+          Count(t.theme.by_region, risk.region) + Count(t.theme.by_segment, risk.segment);
+      if (n > 0) heard.emplace_back(-n, t.theme.id, t.theme.label);
+    }
+  }
+  std::sort(heard.begin(), heard.end());
+  RampAdvice advice;
+  std::set<ThemeId> chosen;
+  for (const auto& [n, id, label] : heard) {
+    if (advice.modules.size() == kMaxModules) break;
+    advice.modules.push_back(label);
+    chosen.insert(id);
+  }
+  advice.content_fresh = !chosen.empty() && std::none_of(tasks.begin(), tasks.end(), [&](const RefreshTask& t) {
+    return chosen.count(t.theme_id) > 0;
+  });
+  return advice;
+}
+
+}  // namespace fieldloop::pipeline
