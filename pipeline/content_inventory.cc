@@ -76,6 +76,10 @@ std::vector<std::string> AssetStems(const fieldloop::v1::ContentAsset& asset,
   std::string text = asset.title();
   for (const std::string& tag : asset.tags()) absl::StrAppend(&text, " ", tag);
   absl::StrAppend(&text, " ", TypeWords(asset.type()));
+  return TextStems(text, normalizer);
+}
+
+std::vector<std::string> TextStems(absl::string_view text, TextNormalizer& normalizer) {
   std::vector<std::string> stems;
   for (const Term& t : normalizer.Normalize(text)) stems.push_back(t.stem);
   std::sort(stems.begin(), stems.end());

@@ -44,6 +44,9 @@ struct AssetFreshness {
 absl::StatusOr<AssetFreshness> Freshness(const fieldloop::v1::ContentAsset& asset,
                                          absl::CivilDay as_of, const FreshnessWindows& windows);
 
+// The stems of `text`, normalized like feedback text. Sorted, unique.
+std::vector<std::string> TextStems(absl::string_view text, TextNormalizer& normalizer);
+
 // The stems an asset is about: its title, its tags (split on ':', '-', '_' and spaces by the
 // normalizer) and its type's name, normalized like feedback text. Sorted, unique.
 std::vector<std::string> AssetStems(const fieldloop::v1::ContentAsset& asset,

@@ -298,6 +298,12 @@ RecordIdentity IdentityOf(const IngestRequest& request) {
   return id;
 }
 
+absl::Status CheckInitiative(absl::string_view name) {
+  if (IsValidInitiative(name)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("initiative: '", name, "' must match [a-z0-9][a-z0-9._-]{0,63}"));
+}
+
 bool IsValidInitiative(absl::string_view name) {
   if (name.empty() || name.size() > 64) return false;
   for (size_t i = 0; i < name.size(); ++i) {

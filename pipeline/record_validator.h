@@ -47,6 +47,10 @@ RecordIdentity IdentityOf(const fieldloop::v1::IngestRequest& request);
 // Returns true if `name` matches [a-z0-9][a-z0-9._-]{0,63}: safe as one directory name.
 bool IsValidInitiative(absl::string_view name);
 
+// OK when IsValidInitiative(name); else InvalidArgument
+// "initiative: '<name>' must match [a-z0-9][a-z0-9._-]{0,63}".
+absl::Status CheckInitiative(absl::string_view name);
+
 // Returns true if `date` is a real calendar date written YYYY-MM-DD.
 bool IsValidDate(absl::string_view date);
 

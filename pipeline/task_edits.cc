@@ -19,14 +19,11 @@ ThemeId ThemeOfKey(absl::string_view key) {
   return theme;
 }
 
-bool SetIfChanged(const std::optional<std::string>& value, const std::string& shown,
-                  bool only_changes, bool has_current, const std::string& current,
-                  const std::function<void(const std::string&)>& set) {
-  if (!value) return false;
-  if (only_changes && *value == shown) return false;
-  if (has_current && current == *value) return false;
-  set(*value);
-  return true;
+// True when `value` is to be recorded as the edit of a field that is `current` (unset when
+// !has_current) and that the last plan showed as `shown`.
+bool Takes(const std::optional<std::string>& value, const std::string& shown, bool only_changes,
+           bool has_current, const std::string& current) {
+  return value && !(only_changes && *value == shown) && !(has_current && current == *value);
 }
 
 }  // namespace
@@ -65,12 +62,20 @@ absl::Status ValidateTaskEdit(const TaskEdit& edit) {
 bool ApplyTaskEdit(const TaskEdit& edit, bool only_changes, state::TaskRecord* record) {
   record->set_task_key(edit.task_key);
   bool changed = false;
-  changed |= SetIfChanged(edit.status, record->shown_status(), only_changes, record->has_status(),
-                          record->status(), [&](const std::string& v) { record->set_status(v); });
-  changed |= SetIfChanged(edit.owner, record->shown_owner(), only_changes, record->has_owner(),
-                          record->owner(), [&](const std::string& v) { record->set_owner(v); });
-  changed |= SetIfChanged(edit.due, record->shown_due(), only_changes, record->has_due(),
-                          record->due(), [&](const std::string& v) { record->set_due(v); });
+  if (Takes(edit.status, record->shown_status(), only_changes, record->has_status(),
+            record->status())) {
+    record->set_status(*edit.status);
+    changed = true;
+  }
+  if (Takes(edit.owner, record->shown_owner(), only_changes, record->has_owner(),
+            record->owner())) {
+    record->set_owner(*edit.owner);
+    changed = true;
+  }
+  if (Takes(edit.due, record->shown_due(), only_changes, record->has_due(), record->due())) {
+    record->set_due(*edit.due);
+    changed = true;
+  }
   return changed;
 }
 

@@ -9,14 +9,6 @@
 namespace fieldloop::pipeline {
 namespace {
 
-std::vector<std::string> StemsOf(const std::string& text, TextNormalizer& normalizer) {
-  std::vector<std::string> stems;
-  for (const Term& t : normalizer.Normalize(text)) stems.push_back(t.stem);
-  std::sort(stems.begin(), stems.end());
-  stems.erase(std::unique(stems.begin(), stems.end()), stems.end());
-  return stems;
-}
-
 int64_t Count(const std::map<std::string, int64_t>& counts, const std::string& key) {
   auto it = counts.find(key);
   return it == counts.end() ? 0 : it->second;
@@ -36,13 +28,14 @@ std::map<ThemeId, std::vector<ProofPoint>> TieProofPoints(
     const bool won = note.outcome() == fieldloop::v1::OUTCOME_WON;
     for (const bool story : {false, true}) {
       for (const std::string& text : story ? note.customer_stories() : note.proof_points()) {
-        const std::vector<std::string> stems = StemsOf(text, normalizer);
+        const std::vector<std::string> stems = TextStems(text, normalizer);
         const ThemeSummary* best = nullptr;
         double best_coverage = 0;
         for (const ThemeSummary* theme : all) {
           if (!Covers(stems, theme->stems)) continue;
           const double c = Coverage(stems, theme->stems);
-          if (best == nullptr || c > best_coverage || (c == best_coverage && theme->id < best->id)) {
+          if (best == nullptr || c > best_coverage ||
+              (c == best_coverage && theme->id < best->id)) {
             best = theme;
             best_coverage = c;
           }
@@ -84,9 +77,10 @@ RampAdvice AdviseRamp(const RampRisk& risk, const PrioritizedThemes& themes,
     advice.modules.push_back(label);
     chosen.insert(id);
   }
-  advice.content_fresh = !chosen.empty() && std::none_of(tasks.begin(), tasks.end(), [&](const RefreshTask& t) {
-    return chosen.count(t.theme_id) > 0;
-  });
+  advice.content_fresh =
+      !chosen.empty() && std::none_of(tasks.begin(), tasks.end(), [&](const RefreshTask& t) {
+        return chosen.count(t.theme_id) > 0;
+      });
   return advice;
 }
 

@@ -12,10 +12,7 @@ BoardKeeper::BoardKeeper(storage::Store* store, ThemeApplier* applier, BoardKeep
     : store_(store), applier_(applier), options_(std::move(options)) {}
 
 absl::StatusOr<storage::SequenceNumber> BoardKeeper::CatchUp(const std::string& initiative) {
-  if (!pipeline::IsValidInitiative(initiative)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("initiative: '", initiative, "' must match [a-z0-9][a-z0-9._-]{0,63}"));
-  }
+  if (absl::Status s = pipeline::CheckInitiative(initiative); !s.ok()) return s;
   const storage::SequenceNumber last = store_->LastSequence(initiative);
   if (last == 0) {
     return absl::NotFoundError(absl::StrCat("initiative '", initiative, "' has no records"));
@@ -23,9 +20,9 @@ absl::StatusOr<storage::SequenceNumber> BoardKeeper::CatchUp(const std::string& 
   return applier_->WaitApplied(initiative, last, absl::Now() + options_.apply_timeout);
 }
 
-ThemeView BoardKeeper::ViewOf(const std::string& initiative) const {
-  return ThemeView{applier_->Summaries(initiative), [this, initiative](pipeline::ThemeId id) {
-                     return applier_->ResolveTheme(initiative, id);
+ThemeView ViewOf(const ThemeApplier& applier, const std::string& initiative) {
+  return ThemeView{applier.Summaries(initiative), [&applier, initiative](pipeline::ThemeId id) {
+                     return applier.ResolveTheme(initiative, id);
                    }};
 }
 
@@ -34,8 +31,9 @@ absl::StatusOr<Materialized> BoardKeeper::Materialize(const std::string& initiat
   absl::StatusOr<storage::SequenceNumber> applied = CatchUp(initiative);
   if (!applied.ok()) return applied.status();
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<MaterializeResult> result = services::Materialize(
-      *store_, initiative, ViewOf(initiative), as_of, options_.output_root, keep_history);
+  absl::StatusOr<MaterializeResult> result =
+      services::Materialize(*store_, initiative, ViewOf(*applier_, initiative), as_of,
+                            options_.output_root, keep_history);
   if (!result.ok()) return result.status();
   materialized_[initiative] = *applied;
   return Materialized{std::move(*result), *applied};
@@ -44,8 +42,8 @@ absl::StatusOr<Materialized> BoardKeeper::Materialize(const std::string& initiat
 absl::StatusOr<Rendered> BoardKeeper::Render(const std::string& initiative, absl::CivilDay as_of) {
   absl::StatusOr<storage::SequenceNumber> applied = CatchUp(initiative);
   if (!applied.ok()) return applied.status();
-  absl::StatusOr<RenderedOutputs> outputs =
-      RenderOutputs(*store_, initiative, ViewOf(initiative), as_of, options_.output_root);
+  absl::StatusOr<RenderedOutputs> outputs = RenderOutputs(
+      *store_, initiative, ViewOf(*applier_, initiative), as_of, options_.output_root);
   if (!outputs.ok()) return outputs.status();
   return Rendered{std::move(*outputs), *applied};
 }
@@ -54,7 +52,6 @@ std::vector<std::string> BoardKeeper::MaterializeChanged(
     absl::CivilDay as_of, std::map<std::string, absl::Status>* errors) {
   std::vector<std::string> done;
   for (const std::string& initiative : store_->Initiatives()) {
-    if (!pipeline::IsValidInitiative(initiative)) continue;  // Never stored by the ingestor.
     {
       absl::MutexLock lock(&mu_);
       auto it = materialized_.find(initiative);
@@ -72,10 +69,7 @@ std::vector<std::string> BoardKeeper::MaterializeChanged(
 
 absl::StatusOr<state::TaskRecord> BoardKeeper::UpdateTask(const std::string& initiative,
                                                           const pipeline::TaskEdit& edit) {
-  if (!pipeline::IsValidInitiative(initiative)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("initiative: '", initiative, "' must match [a-z0-9][a-z0-9._-]{0,63}"));
-  }
+  if (absl::Status s = pipeline::CheckInitiative(initiative); !s.ok()) return s;
   if (absl::Status s = pipeline::ValidateTaskEdit(edit); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   absl::StatusOr<pipeline::TaskRecords> records = ReadTaskRecords(*store_, initiative);
@@ -101,10 +95,7 @@ absl::StatusOr<ImportSummary> BoardKeeper::ImportPlan(const std::string& initiat
 
 absl::StatusOr<ImportSummary> ImportPlanCsv(storage::Store& store, const std::string& initiative,
                                             absl::string_view csv) {
-  if (!pipeline::IsValidInitiative(initiative)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("initiative: '", initiative, "' must match [a-z0-9][a-z0-9._-]{0,63}"));
-  }
+  if (absl::Status s = pipeline::CheckInitiative(initiative); !s.ok()) return s;
   absl::StatusOr<pipeline::ParsedPlan> parsed = pipeline::ParsePlanCsv(csv);
   if (!parsed.ok()) return parsed.status();
   ImportSummary summary;

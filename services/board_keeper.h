@@ -53,6 +53,10 @@ struct ImportSummary {
 absl::StatusOr<ImportSummary> ImportPlanCsv(storage::Store& store, const std::string& initiative,
                                             absl::string_view csv);
 
+// The theme state of `initiative` as materializing needs it; `applier` must outlive the
+// view's `resolve`.
+ThemeView ViewOf(const ThemeApplier& applier, const std::string& initiative);
+
 class BoardKeeper {
  public:
   // `store` and `applier` must outlive the keeper.
@@ -93,7 +97,6 @@ class BoardKeeper {
  private:
   // Waits for the applier; returns the sequence number reflected.
   absl::StatusOr<storage::SequenceNumber> CatchUp(const std::string& initiative);
-  ThemeView ViewOf(const std::string& initiative) const;
 
   storage::Store* const store_;
   ThemeApplier* const applier_;

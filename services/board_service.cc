@@ -30,7 +30,7 @@ grpc::Status BoardService::Materialize(grpc::ServerContext*,
       keeper_->Materialize(request->initiative(), *as_of, request->keep_history());
   if (!m.ok()) return ToGrpc(m.status());
   response->set_board_path(m->result.paths.board);
-  if (m->result.plan_written) response->set_plan_path(m->result.paths.plan);
+  if (!m->result.stub) response->set_plan_path(m->result.paths.plan);
   response->set_stub(m->result.stub);
   response->set_themes(m->result.themes);
   response->set_tasks(static_cast<int32_t>(m->result.tasks.size()));

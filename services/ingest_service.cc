@@ -207,9 +207,8 @@ grpc::ServerUnaryReactor* IngestService::WaitApplied(
     grpc::CallbackServerContext* context, const fieldloop::v1::WaitAppliedRequest* request,
     fieldloop::v1::WaitAppliedResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (!pipeline::IsValidInitiative(request->initiative())) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                 "initiative: must match [a-z0-9][a-z0-9._-]{0,63}"));
+  if (absl::Status s = pipeline::CheckInitiative(request->initiative()); !s.ok()) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(s.message())));
     return reactor;
   }
   const uint32_t timeout_ms = request->timeout_ms() == 0 ? 30000 : request->timeout_ms();

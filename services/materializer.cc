@@ -103,7 +103,6 @@ absl::StatusOr<MaterializeResult> Materialize(storage::Store& store, const std::
     if (absl::Status s = WriteFileAtomically(result.paths.plan, rendered->plan_csv); !s.ok()) {
       return s;
     }
-    result.plan_written = true;
   }
   // Due dates and what the plan showed are stored once the files are written: an imported
   // CSV is compared with what people could have seen.
@@ -120,7 +119,7 @@ absl::StatusOr<MaterializeResult> Materialize(storage::Store& store, const std::
     if (absl::Status s = WriteFileAtomically(result.history_board, rendered->board); !s.ok()) {
       return s;
     }
-    if (result.plan_written) {
+    if (!result.stub) {
       result.history_plan = dir + "/content_refresh.csv";
       if (absl::Status s = WriteFileAtomically(result.history_plan, rendered->plan_csv); !s.ok()) {
         return s;

@@ -48,8 +48,7 @@ absl::StatusOr<RenderedOutputs> RenderOutputs(const storage::Store& store,
 
 struct MaterializeResult {
   OutputPaths paths;
-  bool stub = false;  // No feedback: stub board, no CSV written.
-  bool plan_written = false;
+  bool stub = false;  // No feedback: stub board, no CSV written; else both written.
   int themes = 0;
   std::vector<pipeline::RefreshTask> tasks;  // Priority order.
   // With keep_history: the dated copies, "" otherwise.

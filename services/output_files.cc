@@ -25,11 +25,7 @@ absl::Status Errno(absl::string_view what, const std::string& path) {
 }  // namespace
 
 absl::StatusOr<OutputPaths> PathsFor(absl::string_view output_root, absl::string_view initiative) {
-  if (!pipeline::IsValidInitiative(initiative)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("initiative '", initiative,
-                     "' must match [a-z0-9][a-z0-9._-]{0,63}; it becomes a directory name"));
-  }
+  if (absl::Status s = pipeline::CheckInitiative(initiative); !s.ok()) return s;
   if (output_root.empty()) return absl::InvalidArgumentError("output root is empty");
   OutputPaths p;
   p.dir = absl::StrCat(output_root, "/specs/projects/", initiative, "/sales");

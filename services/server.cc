@@ -117,7 +117,7 @@ void FieldloopServer::Shutdown(absl::Duration grace) {
     ingest_service_->WaitForStreams();
   }
   if (ingestor_ != nullptr) ingestor_->Stop();  // Writes what is queued, joins the committer.
-  // Finishes the theme batch in progress; what is not applied yet is replayed at start.
+  // Stopped above when the gRPC server ran; here when Start failed after starting it.
   if (applier_ != nullptr) applier_->Stop();
   // The store stays open until destruction: ingestor_ (stopped) still points at it.
 }

@@ -9,22 +9,19 @@
 #include "grpcpp/grpcpp.h"
 #include "proto/fieldloop/v1/board.grpc.pb.h"
 #include "services/board_keeper.h"
+#include "services/cli/connect.h"
+#include "services/cli/run_command.h"
 #include "storage/store.h"
 
 namespace fieldloop::cli {
 namespace {
 
 // A Board stub on `server`, or nullptr after printing why.
-std::unique_ptr<fieldloop::v1::Board::Stub> Connect(const char* command, const std::string& server,
-                                                    int timeout_s, std::FILE* err) {
-  auto channel = grpc::CreateChannel(server, grpc::InsecureChannelCredentials());
-  if (!channel->WaitForConnected(std::chrono::system_clock::now() +
-                                 std::chrono::seconds(timeout_s))) {
-    std::fprintf(err, "fieldloop %s: cannot connect to %s (is fieldloopd running?)\n", command,
-                 server.c_str());
-    return nullptr;
-  }
-  return fieldloop::v1::Board::NewStub(channel);
+std::unique_ptr<fieldloop::v1::Board::Stub> BoardStub(const char* command,
+                                                      const std::string& server, int timeout_s,
+                                                      std::FILE* err) {
+  auto channel = Connect(command, server, timeout_s, err);
+  return channel == nullptr ? nullptr : fieldloop::v1::Board::NewStub(channel);
 }
 
 // The initiative of a path ".../specs/projects/<initiative>/sales/<file>", "" otherwise.
@@ -39,10 +36,9 @@ std::string InitiativeOfPath(const std::string& path) {
 
 int PrintImport(int rows, int updated, int unchanged, const std::vector<std::string>& errors,
                 const std::string& file, std::FILE* out, std::FILE* err) {
-  std::fprintf(out, "%d rows read: %d tasks updated, %d unchanged, %zu skipped\n", rows, updated,
-               unchanged, errors.size());
-  for (const std::string& e : errors)
-    std::fprintf(err, "%s:%s\n", file.c_str(), e.substr(5).c_str());
+  std::fprintf(out, "%d rows read: %d tasks updated, %d unchanged, %d skipped\n", rows, updated,
+               unchanged, rows - updated - unchanged);
+  for (const std::string& e : errors) std::fprintf(err, "%s: %s\n", file.c_str(), e.c_str());
   return errors.empty() ? 0 : 2;
 }
 
@@ -53,7 +49,7 @@ int RunSnapshot(const SnapshotOptions& o, std::FILE* out, std::FILE* err) {
     std::fprintf(err, "fieldloop snapshot: --server HOST:PORT is required\n");
     return 1;
   }
-  auto stub = Connect("snapshot", o.server, o.connect_timeout_s, err);
+  auto stub = BoardStub("snapshot", o.server, o.connect_timeout_s, err);
   if (stub == nullptr) return 1;
   std::vector<std::string> initiatives;
   if (!o.initiative.empty()) {
@@ -116,7 +112,7 @@ int RunImportPlan(const ImportPlanOptions& o, std::FILE* out, std::FILE* err) {
   std::stringstream buf;
   buf << in.rdbuf();
   if (!o.server.empty()) {
-    auto stub = Connect("import-plan", o.server, o.connect_timeout_s, err);
+    auto stub = BoardStub("import-plan", o.server, o.connect_timeout_s, err);
     if (stub == nullptr) return 1;
     grpc::ClientContext context;
     fieldloop::v1::ImportPlanRequest request;
@@ -132,8 +128,7 @@ int RunImportPlan(const ImportPlanOptions& o, std::FILE* out, std::FILE* err) {
     return PrintImport(response.rows(), response.updated(), response.unchanged(),
                        {response.errors().begin(), response.errors().end()}, o.file, out, err);
   }
-  const std::string data_dir =
-      !o.data_dir.empty() ? o.data_dir : (o.out.empty() ? "." : o.out) + "/.fieldloop/data";
+  const std::string data_dir = OneShotDataDir(o.out.empty() ? "." : o.out, o.data_dir);
   storage::StoreOptions store_options;
   store_options.create_if_missing = false;
   auto store = storage::Store::Open(data_dir, store_options);

@@ -5,13 +5,15 @@
 #include <cstdio>
 #include <string>
 
+#include "services/cli/connect.h"
+
 namespace fieldloop::cli {
 
 struct SnapshotOptions {
   std::string server;      // host:port of fieldloopd. Required.
   std::string initiative;  // Empty: every initiative the server has.
   std::string as_of;       // YYYY-MM-DD; empty: the server's today (UTC).
-  int connect_timeout_s = 10;
+  int connect_timeout_s = kDefaultConnectTimeoutS;
 };
 
 // The weekly snapshot job: asks the server to materialize (Board.Materialize with
@@ -25,7 +27,7 @@ struct ImportPlanOptions {
   std::string server;      // Import through a running server (Board.ImportPlan), or
   std::string data_dir;    // into the one-shot store `fieldloop run` uses (default
   std::string out;         // <out>/.fieldloop/data, out default ".", as for run).
-  int connect_timeout_s = 10;
+  int connect_timeout_s = kDefaultConnectTimeoutS;
 };
 
 // Imports people's edits (status, owner, due) from an edited plan. Exit status: 0 all rows

@@ -44,12 +44,12 @@ constexpr char kUsage[] =
     "      content_refresh.csv (as of DATE, default today UTC). Without feedback the board\n"
     "      is a stub and no CSV is written. Exit status: 0 done, 2 done but some records\n"
     "      were rejected (listed as file:line: field: reason), 1 usage or I/O error.\n"
-    "  snapshot --server HOST:PORT [--initiative NAME] [--as_of DATE]\n"
+    "  snapshot --server HOST:PORT [--initiative NAME] [--as_of DATE] [--connect_timeout S]\n"
     "      The weekly snapshot job: the server materializes the initiative (default: every\n"
     "      initiative it has) as of DATE (default its today, UTC), writing the board and plan\n"
     "      under its --output_root and a dated copy under .../sales/history/<ISO week>/.\n"
     "      Prints the paths. Exit status: 0 done, 2 some initiative failed, 1 usage or\n"
-    "      connection error.\n"
+    "      connection error. --connect_timeout as for push.\n"
     "  import-plan [--server HOST:PORT | --out DIR | --data_dir DIR] [--initiative NAME] FILE\n"
     "      Imports people's edits from an edited content_refresh.csv: a row's status (open,\n"
     "      in_progress, done, wont_do), owner and due (YYYY-MM-DD) become edits where they\n"
@@ -57,8 +57,8 @@ constexpr char kUsage[] =
     "      Through a server with --server; otherwise into the one-shot store of `fieldloop\n"
     "      run` (<out>/.fieldloop/data, out default . as for run). The initiative defaults to\n"
     "      the one in a .../specs/projects/<initiative>/sales/ path. Exit status: 0 all rows\n"
-    "      imported, 2 some rows skipped (printed as FILE:N: field: reason), 1 usage, file\n"
-    "      or connection error.\n"
+    "      imported, 2 some rows skipped (printed as FILE: line N: field: reason), 1 usage,\n"
+    "      file or connection error. With --server, --connect_timeout as for push.\n"
     "  help\n"
     "      Prints this text.\n";
 
@@ -78,6 +78,20 @@ bool TakeFlag(const std::vector<std::string>& args, size_t& i, const char* name,
   return false;
 }
 
+// Parses --connect_timeout SECONDS into `seconds`: returns 1 when taken, 0 when args[i] is
+// another flag, -1 after printing the error for a bad value.
+int TakeConnectTimeout(const char* command, const std::vector<std::string>& args, size_t& i,
+                       int* seconds) {
+  std::string value;
+  if (!TakeFlag(args, i, "connect_timeout", &value)) return 0;
+  if (!absl::SimpleAtoi(value, seconds) || *seconds < 0) {
+    std::fprintf(stderr, "fieldloop %s: --connect_timeout must be a whole number of seconds\n",
+                 command);
+    return -1;
+  }
+  return 1;
+}
+
 int Push(const std::vector<std::string>& args) {
   fieldloop::cli::PushOptions options;
   options.progress = isatty(STDERR_FILENO);
@@ -86,13 +100,8 @@ int Push(const std::vector<std::string>& args) {
         TakeFlag(args, i, "initiative", &options.initiative)) {
       continue;
     }
-    std::string timeout;
-    if (TakeFlag(args, i, "connect_timeout", &timeout)) {
-      if (!absl::SimpleAtoi(timeout, &options.connect_timeout_s) || options.connect_timeout_s < 0) {
-        std::fprintf(stderr,
-                     "fieldloop push: --connect_timeout must be a whole number of seconds\n");
-        return fieldloop::cli::kPushUsageOrIo;
-      }
+    if (const int taken = TakeConnectTimeout("push", args, i, &options.connect_timeout_s)) {
+      if (taken < 0) return fieldloop::cli::kPushUsageOrIo;
       continue;
     }
     if (args[i] == "--quiet") {
@@ -189,6 +198,10 @@ int Snapshot(const std::vector<std::string>& args) {
         TakeFlag(args, i, "as_of", &o.as_of)) {
       continue;
     }
+    if (const int taken = TakeConnectTimeout("snapshot", args, i, &o.connect_timeout_s)) {
+      if (taken < 0) return 1;
+      continue;
+    }
     std::fprintf(stderr, "fieldloop snapshot: unexpected argument %s\n\n%s", args[i].c_str(),
                  kUsage);
     return 1;
@@ -201,6 +214,10 @@ int ImportPlan(const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
     if (TakeFlag(args, i, "server", &o.server) || TakeFlag(args, i, "initiative", &o.initiative) ||
         TakeFlag(args, i, "out", &o.out) || TakeFlag(args, i, "data_dir", &o.data_dir)) {
+      continue;
+    }
+    if (const int taken = TakeConnectTimeout("import-plan", args, i, &o.connect_timeout_s)) {
+      if (taken < 0) return 1;
       continue;
     }
     if (absl::StartsWith(args[i], "--") || !o.file.empty()) {

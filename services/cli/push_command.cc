@@ -15,6 +15,7 @@
 #include "grpcpp/grpcpp.h"
 #include "pipeline/record_files.h"
 #include "proto/fieldloop/v1/ingest.grpc.pb.h"
+#include "services/cli/connect.h"
 
 namespace fieldloop::cli {
 namespace {
@@ -83,13 +84,8 @@ int RunPush(const PushOptions& options, std::FILE* out, std::FILE* err) {
     }
   }
 
-  auto channel = grpc::CreateChannel(options.server, grpc::InsecureChannelCredentials());
-  if (!channel->WaitForConnected(std::chrono::system_clock::now() +
-                                 std::chrono::seconds(options.connect_timeout_s))) {
-    std::fprintf(err, "fieldloop push: cannot connect to %s (is fieldloopd running?)\n",
-                 options.server.c_str());
-    return kPushUsageOrIo;
-  }
+  auto channel = Connect("push", options.server, options.connect_timeout_s, err);
+  if (channel == nullptr) return kPushUsageOrIo;
   auto stub = fieldloop::v1::Ingest::NewStub(channel);
   grpc::ClientContext context;
   auto stream = stub->Stream(&context);

@@ -6,14 +6,16 @@
 #include <string>
 #include <vector>
 
+#include "services/cli/connect.h"
+
 namespace fieldloop::cli {
 
 struct PushOptions {
   std::string server;      // host:port of fieldloopd.
   std::string initiative;  // Initiative of CSV rows; must match JSON records that set one.
   std::vector<std::string> files;
-  bool progress = false;       // Show a progress line updated in place (on a terminal).
-  int connect_timeout_s = 10;  // How long to wait for the server before giving up.
+  bool progress = false;  // Show a progress line updated in place (on a terminal).
+  int connect_timeout_s = kDefaultConnectTimeoutS;  // How long to wait for the server.
 };
 
 // Exit status of push.

@@ -8,11 +8,16 @@
 #include "absl/time/clock.h"
 #include "pipeline/record_files.h"
 #include "pipeline/record_validator.h"
+#include "services/board_keeper.h"
 #include "services/materializer.h"
 #include "services/theme_applier.h"
 #include "storage/store.h"
 
 namespace fieldloop::cli {
+
+std::string OneShotDataDir(const std::string& out, const std::string& data_dir) {
+  return data_dir.empty() ? out + "/.fieldloop/data" : data_dir;
+}
 
 int RunOneShot(const RunOptions& o, std::FILE* out, std::FILE* err) {
   if (!pipeline::IsValidInitiative(o.initiative)) {
@@ -29,7 +34,7 @@ int RunOneShot(const RunOptions& o, std::FILE* out, std::FILE* err) {
     }
     as_of = *day;
   }
-  const std::string data_dir = o.data_dir.empty() ? o.out + "/.fieldloop/data" : o.data_dir;
+  const std::string data_dir = OneShotDataDir(o.out, o.data_dir);
   auto store = storage::Store::Open(data_dir, {});
   if (!store.ok()) {
     std::fprintf(err, "fieldloop run: %s\n", std::string(store.status().message()).c_str());
@@ -90,10 +95,8 @@ int RunOneShot(const RunOptions& o, std::FILE* out, std::FILE* err) {
     std::fprintf(err, "fieldloop run: %s\n", std::string(applied.status().message()).c_str());
     return 1;
   }
-  services::ThemeView themes{applier.Summaries(o.initiative), [&](pipeline::ThemeId theme) {
-                               return applier.ResolveTheme(o.initiative, theme);
-                             }};
-  auto result = services::Materialize(**store, o.initiative, themes, as_of, o.out);
+  auto result = services::Materialize(**store, o.initiative,
+                                      services::ViewOf(applier, o.initiative), as_of, o.out);
   applier.Stop();
   if (!result.ok()) {
     std::fprintf(err, "fieldloop run: %s\n", std::string(result.status().message()).c_str());
@@ -101,7 +104,7 @@ int RunOneShot(const RunOptions& o, std::FILE* out, std::FILE* err) {
   }
   std::fprintf(out, "board: %s%s\n", result->paths.board.c_str(),
                result->stub ? " (stub: no feedback)" : "");
-  if (result->plan_written) {
+  if (!result->stub) {
     std::fprintf(out, "plan:  %s (%zu tasks)\n", result->paths.plan.c_str(), result->tasks.size());
     std::fprintf(out, "top fixes:\n");
     for (size_t i = 0; i < result->tasks.size() && i < 5; ++i) {

@@ -21,6 +21,9 @@ struct RunOptions {
 };
 
 // Exit status: 0 done, 2 done but some records were rejected, 1 usage or I/O error.
+// The embedded store of the one-shot job: `data_dir`, else <out>/.fieldloop/data.
+std::string OneShotDataDir(const std::string& out, const std::string& data_dir);
+
 int RunOneShot(const RunOptions& options, std::FILE* out, std::FILE* err);
 
 }  // namespace fieldloop::cli

@@ -69,10 +69,10 @@ TEST(TieProofPoints, KeepsAtMostThreeDistinctTextsPerTheme) {
   TextNormalizer normalizer;
   std::vector<fieldloop::v1::WinLossNote> notes;
   for (int i = 0; i < 5; ++i) {
-    notes.push_back(Note("wl-" + std::to_string(i), fieldloop::v1::OUTCOME_WON,
-                         {i < 2 ? "SOC 2 report same day" : "SOC report in the data room " +
-                                                                 std::to_string(i)},
-                         {}));
+    notes.push_back(
+        Note("wl-" + std::to_string(i), fieldloop::v1::OUTCOME_WON,
+             {i < 2 ? "SOC 2 report same day" : "SOC report in the data room " + std::to_string(i)},
+             {}));
   }
   auto tied = TieProofPoints(Themes(), notes, normalizer);
   ASSERT_EQ(tied[2].size(), kMaxProofPointsPerTheme);

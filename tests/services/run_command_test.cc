@@ -4,6 +4,8 @@
 #include <sstream>
 #include <string>
 
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/subprocess.h"
@@ -86,6 +88,51 @@ TEST(RunCommand, AnInitiativeThatIsNotASafeNameWritesNothing) {
   EXPECT_EQ(p.Wait(), 1);
   EXPECT_THAT(output, HasSubstr("must match"));
   EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+}
+
+// `fieldloop import-plan` into the one-shot store: a hand edit survives the next run, and a
+// bad row is named while the good ones are imported.
+TEST(RunCommand, ImportedPlanEditsSurviveTheNextRun) {
+  testing::TempDir dir;
+  std::string output;
+  ASSERT_EQ(RunJob(dir.path(), true, &output), 0) << output;
+  const std::string plan_path = dir.Sub("specs/projects/q3-push/sales/content_refresh.csv");
+  std::string plan = Read(plan_path);
+  // The first task: status and owner edited (cells 7 and 10 hold no commas or quotes).
+  const size_t start = plan.find("\r\n") + 2;
+  const size_t end = plan.find("\r\n", start);
+  std::vector<std::string> cells = absl::StrSplit(plan.substr(start, end - start), ',');
+  const std::string key = cells[0];
+  cells[7] = "Priya Shah";
+  cells[10] = "In Progress";
+  std::vector<std::string> bad = cells;
+  bad[10] = "bogus";
+  bad[0] = "999/new";
+  plan.replace(start, end - start, absl::StrJoin(cells, ","));
+  plan += absl::StrJoin(bad, ",") + "\r\n";
+  {
+    std::ofstream out(plan_path, std::ios::binary | std::ios::trunc);
+    out << plan;
+  }
+  testing::Subprocess import(
+      {testing::Runfile("services/cli/fieldloop"), "import-plan", "--out", dir.path(), plan_path});
+  output = import.DrainOutput();
+  EXPECT_EQ(import.Wait(), 2) << output;  // Some rows skipped.
+  EXPECT_THAT(output, HasSubstr("1 tasks updated"));
+  EXPECT_THAT(output, HasSubstr("1 skipped"));
+  EXPECT_THAT(output, HasSubstr(plan_path + ": line "));
+  EXPECT_THAT(output, HasSubstr(": status: 'bogus'"));
+
+  ASSERT_EQ(RunJob(dir.path(), true, &output), 0) << output;
+  bool found = false;
+  for (absl::string_view line : absl::StrSplit(Read(plan_path), "\r\n")) {
+    std::vector<std::string> row = absl::StrSplit(line, ',');
+    if (row[0] != key) continue;
+    found = true;
+    EXPECT_EQ(row[7], "Priya Shah");
+    EXPECT_EQ(row[10], "in_progress");
+  }
+  EXPECT_TRUE(found);
 }
 
 // The first line where `actual` and `golden` differ, for a readable failure.
