@@ -9,6 +9,7 @@
 // Not a test: build with -c opt and run through ./scripts/bench. Keys of --json are listed
 // in docs/benchmarks.md.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -98,6 +99,7 @@ RunResult RunOnce(bool sync, int streams, int records, bool buffered, bool theme
   }
   std::vector<std::vector<double>> latencies(streams);
   std::vector<std::thread> threads;
+  std::atomic<int> not_accepted{0};  // A benchmark of rejections would measure nothing.
   const auto start = Clock::now();
   for (int s = 0; s < streams; ++s) {
     threads.emplace_back([&, s] {
@@ -120,6 +122,7 @@ RunResult RunOnce(bool sync, int streams, int records, bool buffered, bool theme
       latencies[s].reserve(per_stream);
       while (stream->Read(&ack)) {
         const auto now = Clock::now();
+        if (ack.status() != fieldloop::v1::ACK_STATUS_ACCEPTED) ++not_accepted;
         latencies[s].push_back(
             std::chrono::duration<double, std::milli>(now - sent[ack.request_index()]).count());
       }
@@ -142,6 +145,10 @@ RunResult RunOnce(bool sync, int streams, int records, bool buffered, bool theme
   r.applied_per_s = applied.ok() ? all.size() / applied_secs : 0;
   if (static_cast<int>(all.size()) != per_stream * streams) {
     std::fprintf(stderr, "lost acks: %zu of %d\n", all.size(), per_stream * streams);
+    std::exit(1);
+  }
+  if (not_accepted > 0) {
+    std::fprintf(stderr, "%d records not accepted\n", not_accepted.load());
     std::exit(1);
   }
   return r;

@@ -2,6 +2,7 @@
 
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -115,11 +116,23 @@ TEST_F(RefreshPlanTest, FormatsFollowTheTheme) {
 
 TEST_F(RefreshPlanTest, OneRowPerThemeAndAssetInAStableOrder) {
   std::vector<RefreshTask> tasks = PlanTasks(themes_, assets_, kAsOf, normalizer_);
+  ASSERT_GE(tasks.size(), 2u);
   std::set<std::string> keys;
   for (const auto& t : tasks) EXPECT_TRUE(keys.insert(t.task_key).second) << t.task_key;
   for (size_t i = 1; i < tasks.size(); ++i) {
-    EXPECT_LE(tasks[i - 1].priority, tasks[i].priority);
+    EXPECT_LE(std::tie(tasks[i - 1].priority, tasks[i - 1].theme_id, tasks[i - 1].asset_id),
+              std::tie(tasks[i].priority, tasks[i].theme_id, tasks[i].asset_id))
+        << i;
   }
+  // The order does not depend on the inventory's order.
+  std::vector<fieldloop::v1::ContentAsset> reversed(assets_.rbegin(), assets_.rend());
+  std::vector<std::string> again;
+  for (const auto& t : PlanTasks(themes_, reversed, kAsOf, normalizer_)) {
+    again.push_back(t.task_key);
+  }
+  std::vector<std::string> first;
+  for (const auto& t : tasks) first.push_back(t.task_key);
+  EXPECT_EQ(again, first);
 }
 
 TEST_F(RefreshPlanTest, CsvHasTheExactHeaderQuotesAndIsByteIdenticalOnRerun) {

@@ -76,6 +76,7 @@ TEST(ThemePriority, ThemesInConsecutiveQuartersAreFlaggedAsRecurring) {
   ThemeSummary gap = Theme(2, 6, {{"NA", 3}, {"EMEA", 3}}, {{"2026-Q1", 3}, {"2026-Q3", 3}});
   ThemeSummary thin = Theme(3, 4, {{"NA", 2}, {"EMEA", 2}}, {{"2026-Q3", 1}, {"2026-Q4", 3}});
   PrioritizedThemes p = Prioritize({recurring, gap, thin}, kAsOf, 2, 2);
+  ASSERT_EQ(p.global.size(), 3u);  // None regional: every theme is checked below.
   for (const PrioritizedTheme& t : p.global) {
     if (t.theme.id == 1) {
       EXPECT_THAT(t.recurring_quarters, ElementsAre("2025-Q4", "2026-Q1"));

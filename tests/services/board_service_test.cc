@@ -20,6 +20,8 @@
 #include "proto/fieldloop/v1/board.grpc.pb.h"
 #include "services/server.h"
 #include "tests/testing/example_records.h"
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/files.h"
 #include "tests/testing/ingest_client.h"
 #include "tests/testing/temp_dir.h"
 
@@ -30,12 +32,7 @@ using ::testing::HasSubstr;
 
 constexpr char kInitiative[] = "q3-push";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
+using testing::ReadFile;
 
 // The example's records: feedback, transcripts, win/loss notes, inventory and metrics.
 std::vector<v1::IngestRequest> AllExampleRecords() {
@@ -59,23 +56,6 @@ std::vector<std::vector<std::string>> PlanRows(const std::string& csv) {
   }
   return rows;
 }
-
-class FixedClock : public services::Clock {
- public:
-  explicit FixedClock(absl::Time t) : now_(t) {}
-  absl::Time Now() const override {
-    absl::MutexLock lock(&mu_);
-    return now_;
-  }
-  void Set(absl::Time t) {
-    absl::MutexLock lock(&mu_);
-    now_ = t;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  absl::Time now_;
-};
 
 class BoardServiceTest : public ::testing::Test {
  protected:
@@ -116,7 +96,7 @@ class BoardServiceTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  FixedClock clock_{
+  testing::FakeClock clock_{
       absl::FromCivil(absl::CivilSecond(2026, 11, 25, 10, 15, 0), absl::UTCTimeZone())};
   std::unique_ptr<services::FieldloopServer> server_;
   std::unique_ptr<v1::Board::Stub> board_;

@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/fake_clock.h"
 
 namespace fieldloop::services {
 namespace {
@@ -35,36 +36,7 @@ ScheduleSpec Weekly(absl::string_view text) {
   return spec;
 }
 
-// A Clock whose time the test sets; counts reads so a test can see the scheduler look.
-class FakeClock : public Clock {
- public:
-  explicit FakeClock(absl::Time now) : now_(now) {}
-
-  absl::Time Now() const override {
-    absl::MutexLock lock(&mu_);
-    ++reads_;
-    return now_;
-  }
-  void Set(absl::Time now) {
-    absl::MutexLock lock(&mu_);
-    now_ = now;
-  }
-  int reads() const {
-    absl::MutexLock lock(&mu_);
-    return reads_;
-  }
-  // Waits until the clock was read more than `reads` times; false after kSafetyTimeout.
-  bool AwaitReadsAbove(int reads) const {
-    absl::MutexLock lock(&mu_);
-    auto read = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return reads_ > reads; };
-    return mu_.AwaitWithTimeout(absl::Condition(&read), kSafetyTimeout);
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  absl::Time now_ ABSL_GUARDED_BY(mu_);
-  mutable int reads_ ABSL_GUARDED_BY(mu_) = 0;
-};
+using testing::FakeClock;
 
 // What the scheduler's `run` saw: the due time it was given and the clock's time then.
 struct RunSeen {
@@ -223,7 +195,8 @@ TEST(MaterializeScheduler, RunsOnceWhenTheClockPassesTheDueTime) {
   // Before the due time a wake-up finds nothing to do.
   int reads = clock.reads();
   scheduler.Poke();
-  ASSERT_TRUE(clock.AwaitReadsAbove(reads)) << "the scheduler did not look at the clock";
+  ASSERT_TRUE(clock.AwaitReadsAbove(reads, kSafetyTimeout))
+      << "the scheduler did not look at the clock";
   EXPECT_TRUE(log.runs().empty());
 
   clock.Set(Utc(2026, 11, 25, 11, 0, 30));
@@ -232,7 +205,7 @@ TEST(MaterializeScheduler, RunsOnceWhenTheClockPassesTheDueTime) {
   // The next run is due at 12:00: a second run can only come from a wrong schedule.
   reads = clock.reads();
   scheduler.Poke();
-  ASSERT_TRUE(clock.AwaitReadsAbove(reads));
+  ASSERT_TRUE(clock.AwaitReadsAbove(reads, kSafetyTimeout));
   scheduler.Stop();
 
   const std::vector<RunSeen> runs = log.runs();
@@ -256,7 +229,7 @@ TEST(MaterializeScheduler, MissedSlotsGiveOneRunNotABurst) {
   // run. The Poke makes one happen even if the scheduler already went back to waiting.
   const int reads = clock.reads();
   scheduler.Poke();
-  ASSERT_TRUE(clock.AwaitReadsAbove(reads)) << "no read after the run";
+  ASSERT_TRUE(clock.AwaitReadsAbove(reads, kSafetyTimeout)) << "no read after the run";
 
   // The next run is 14:00's; a burst would have run 12:00 and 13:00 first.
   clock.Set(Utc(2026, 11, 25, 14, 0, 1));
@@ -276,7 +249,7 @@ TEST(MaterializeScheduler, StopWakesTheWaitingThread) {
   RunLog log(&clock);
   MaterializeScheduler scheduler(Every(absl::Hours(24)), &clock, log.Callback());
   scheduler.Start();
-  ASSERT_TRUE(clock.AwaitReadsAbove(1)) << "the scheduler did not start waiting";
+  ASSERT_TRUE(clock.AwaitReadsAbove(1, kSafetyTimeout)) << "the scheduler did not start waiting";
   scheduler.Stop();
   scheduler.Stop();  // Idempotent.
   EXPECT_TRUE(log.runs().empty());
@@ -300,11 +273,18 @@ TEST(MaterializeScheduler, StopWaitsForTheRunInProgress) {
   ASSERT_TRUE(started.WaitForNotificationWithTimeout(kSafetyTimeout)) << "no run";
 
   bool finished_when_stopped = false;
+  absl::Notification stopped;
   std::thread stopper([&] {
     scheduler.Stop();
-    absl::MutexLock lock(&mu);
-    finished_when_stopped = finished;
+    {
+      absl::MutexLock lock(&mu);
+      finished_when_stopped = finished;
+    }
+    stopped.Notify();
   });
+  // While the run is held, Stop must not return. (A Stop that does not wait would return
+  // within this window; the window only bounds how surely such a bug is caught.)
+  EXPECT_FALSE(stopped.WaitForNotificationWithTimeout(absl::Milliseconds(300)));
   release.Notify();
   stopper.join();
   EXPECT_TRUE(finished_when_stopped);

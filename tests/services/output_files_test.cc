@@ -7,17 +7,13 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/files.h"
 #include "tests/testing/temp_dir.h"
 
 namespace fieldloop::services {
 namespace {
 
-std::string Read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::ReadFile;
 
 TEST(OutputFiles, PathsFollowTheSeedLayout) {
   auto p = PathsFor("out", "q3-push");
@@ -36,9 +32,9 @@ TEST(OutputFiles, WritesAtomicallyAndReplacesTheOldFile) {
   testing::TempDir dir;
   const std::string path = dir.Sub("specs/projects/x/sales/content_refresh.csv");
   ASSERT_TRUE(WriteFileAtomically(path, "old\n").ok());
-  EXPECT_EQ(Read(path), "old\n");
+  EXPECT_EQ(ReadFile(path), "old\n");
   ASSERT_TRUE(WriteFileAtomically(path, "new\n").ok());
-  EXPECT_EQ(Read(path), "new\n");
+  EXPECT_EQ(ReadFile(path), "new\n");
   // No temporary file is left behind.
   int files = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir.Sub("specs/projects/x/sales"))) {
@@ -57,7 +53,7 @@ TEST(OutputFiles, AFailedWriteLeavesWhatWasThereAndSaysWhere) {
   absl::Status s = WriteFileAtomically(path, "new\n");
   EXPECT_FALSE(s.ok());
   EXPECT_THAT(s.message(), ::testing::HasSubstr(path));
-  EXPECT_EQ(Read(path + "/keep"), "kept");
+  EXPECT_EQ(ReadFile(path + "/keep"), "kept");
   int entries = 0;  // The temporary file was removed.
   for (const auto& e : std::filesystem::directory_iterator(dir.Sub("sales"))) {
     (void)e;

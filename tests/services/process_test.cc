@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -26,11 +25,7 @@ using ::testing::HasSubstr;
 using testing::Runfile;
 using testing::Subprocess;
 
-std::unique_ptr<Subprocess> StartDaemon(const std::string& data_dir, std::string* address,
-                                        bool sync_writes = false) {
-  return testing::StartDaemon(data_dir, address,
-                              {absl::StrCat("--sync_writes=", sync_writes ? "true" : "false")});
-}
+using testing::StartDaemon;
 
 TEST(Fieldloopd, EveryAckedRecordSurvivesSigkill) {
   testing::TempDir dir;
@@ -113,7 +108,9 @@ TEST(Fieldloopd, HelpListsEveryFlag) {
   Subprocess p({Runfile("services/fieldloopd"), "--helpfull"});
   const std::string out = p.DrainOutput();
   p.Wait();
-  for (const char* flag : {"--listen", "--data_dir", "--sync_writes", "--max_record_bytes"}) {
+  for (const char* flag :
+       {"--listen", "--data_dir", "--sync_writes", "--max_record_bytes", "--apply_themes",
+        "--output_root", "--materialize_every", "--materialize_weekly"}) {
     EXPECT_THAT(out, HasSubstr(flag));
   }
 }

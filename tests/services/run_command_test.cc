@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/files.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 
@@ -16,12 +17,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string Read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::ReadFile;
 
 std::string Example(const std::string& name) {
   return testing::Runfile("examples/q3-push/" + name);
@@ -55,8 +51,8 @@ TEST(RunCommand, WritesBothFilesAndASecondRunIsByteIdentical) {
   const std::string sales = dir.Sub("specs/projects/q3-push/sales");
   EXPECT_THAT(output, HasSubstr(sales + "/enablement_feedback.md"));
   EXPECT_THAT(output, HasSubstr("top fixes:"));
-  const std::string board = Read(sales + "/enablement_feedback.md");
-  const std::string plan = Read(sales + "/content_refresh.csv");
+  const std::string board = ReadFile(sales + "/enablement_feedback.md");
+  const std::string plan = ReadFile(sales + "/content_refresh.csv");
   EXPECT_THAT(board, HasSubstr("# Enablement action board: q3-push"));
   EXPECT_THAT(board, HasSubstr("Cohort 2026-06 (EMEA, Enterprise"));  // The lagging cohort.
   EXPECT_THAT(plan, HasSubstr("Acme CRM Battlecard,refresh,battlecard,Dana Whitfield"));
@@ -66,8 +62,8 @@ TEST(RunCommand, WritesBothFilesAndASecondRunIsByteIdentical) {
             0u);
   // Again on the same state: same bytes.
   ASSERT_EQ(RunJob(dir.path(), true, &output), 0) << output;
-  EXPECT_EQ(Read(sales + "/enablement_feedback.md"), board);
-  EXPECT_EQ(Read(sales + "/content_refresh.csv"), plan);
+  EXPECT_EQ(ReadFile(sales + "/enablement_feedback.md"), board);
+  EXPECT_EQ(ReadFile(sales + "/content_refresh.csv"), plan);
 }
 
 TEST(RunCommand, NoFeedbackGivesAStubAndNoCsv) {
@@ -75,7 +71,7 @@ TEST(RunCommand, NoFeedbackGivesAStubAndNoCsv) {
   std::string output;
   ASSERT_EQ(RunJob(dir.path(), false, &output), 0) << output;
   const std::string sales = dir.Sub("specs/projects/q3-push/sales");
-  EXPECT_THAT(Read(sales + "/enablement_feedback.md"), HasSubstr("- feedback_stream"));
+  EXPECT_THAT(ReadFile(sales + "/enablement_feedback.md"), HasSubstr("- feedback_stream"));
   EXPECT_FALSE(std::filesystem::exists(sales + "/content_refresh.csv"));
   EXPECT_THAT(output, HasSubstr("not written (no feedback)"));
 }
@@ -97,7 +93,7 @@ TEST(RunCommand, ImportedPlanEditsSurviveTheNextRun) {
   std::string output;
   ASSERT_EQ(RunJob(dir.path(), true, &output), 0) << output;
   const std::string plan_path = dir.Sub("specs/projects/q3-push/sales/content_refresh.csv");
-  std::string plan = Read(plan_path);
+  std::string plan = ReadFile(plan_path);
   // The first task: status and owner edited (cells 7 and 10 hold no commas or quotes).
   const size_t start = plan.find("\r\n") + 2;
   const size_t end = plan.find("\r\n", start);
@@ -125,7 +121,7 @@ TEST(RunCommand, ImportedPlanEditsSurviveTheNextRun) {
 
   ASSERT_EQ(RunJob(dir.path(), true, &output), 0) << output;
   bool found = false;
-  for (absl::string_view line : absl::StrSplit(Read(plan_path), "\r\n")) {
+  for (absl::string_view line : absl::StrSplit(ReadFile(plan_path), "\r\n")) {
     std::vector<std::string> row = absl::StrSplit(line, ',');
     if (row[0] != key) continue;
     found = true;
@@ -158,8 +154,9 @@ TEST(RunCommand, ExampleOutputsMatchTheGoldenFiles) {
   ASSERT_EQ(RunJob(dir.path(), true, &output), 0) << output;
   const std::string sales = dir.Sub("specs/projects/q3-push/sales");
   for (const char* name : {"enablement_feedback.md", "content_refresh.csv"}) {
-    const std::string golden = Read(testing::Runfile(std::string("tests/golden/q3-push/") + name));
-    const std::string actual = Read(sales + "/" + name);
+    const std::string golden =
+        ReadFile(testing::Runfile(std::string("tests/golden/q3-push/") + name));
+    const std::string actual = ReadFile(sales + "/" + name);
     ASSERT_FALSE(golden.empty()) << name;
     EXPECT_TRUE(actual == golden) << name << " differs from tests/golden/q3-push/" << name
                                   << " (scripts/update-golden regenerates it) at "
