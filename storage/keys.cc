@@ -30,15 +30,6 @@ std::string EventKey(absl::string_view initiative, SequenceNumber seq) {
   return key;
 }
 
-std::optional<EventKeyParts> ParseEventKey(absl::string_view key) {
-  if (key.size() < 10 || key[key.size() - 9] != '\0') return std::nullopt;
-  EventKeyParts parts;
-  parts.initiative = std::string(key.substr(0, key.size() - 9));
-  if (parts.initiative.find('\0') != std::string::npos) return std::nullopt;
-  parts.sequence = GetBigEndian64(key.substr(key.size() - 8));
-  return parts;
-}
-
 std::string IdKey(absl::string_view initiative, RecordKind kind, absl::string_view id) {
   std::string key = InitiativePrefix(initiative);
   key.push_back(static_cast<char>(kind));

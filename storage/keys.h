@@ -9,7 +9,6 @@
 #define FIELDLOOP_STORAGE_KEYS_H_
 
 #include <cstdint>
-#include <optional>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -41,15 +40,6 @@ std::string InitiativePrefix(absl::string_view initiative);
 
 // events CF: "<initiative>\0<seq:be64>".
 std::string EventKey(absl::string_view initiative, SequenceNumber seq);
-
-// Parsed form of an EventKey.
-struct EventKeyParts {
-  std::string initiative;
-  SequenceNumber sequence = 0;
-};
-
-// Parses an events key; nullopt if `key` is not one.
-std::optional<EventKeyParts> ParseEventKey(absl::string_view key);
 
 // ids CF (dedupe index): "<initiative>\0<kind:1 byte><id>", value = seq:be64.
 std::string IdKey(absl::string_view initiative, RecordKind kind, absl::string_view id);

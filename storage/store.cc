@@ -4,7 +4,6 @@
 #include <filesystem>
 #include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "rocksdb/filter_policy.h"
@@ -19,6 +18,11 @@ namespace {
 enum Cf { kDefault = 0, kEvents, kIds, kAssets, kMetrics, kThemes, kTasks, kMeta, kNumCfs };
 constexpr const char* kCfNames[kNumCfs] = {"default", "events", "ids",   "assets",
                                            "metrics", "themes", "tasks", "meta"};
+
+// Initiatives prefix keys: non-empty, and without the 0x00 that ends the prefix.
+bool IsKeyableInitiative(absl::string_view initiative) {
+  return !initiative.empty() && initiative.find('\0') == absl::string_view::npos;
+}
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
@@ -139,7 +143,7 @@ Store::~Store() {
 absl::Status Store::LoadSequences() {
   absl::MutexLock lock(&mu_);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kMeta)));
-  const std::string prefix("seq\0", 4);
+  const std::string prefix = LastSequenceKey("");
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     if (it->value().size() != 8) return absl::DataLossError("meta: bad sequence value");
     std::string initiative = it->key().ToString().substr(prefix.size());
@@ -151,7 +155,7 @@ absl::Status Store::LoadSequences() {
 absl::StatusOr<std::vector<AppendResult>> Store::Append(absl::Span<const RecordToAppend> records) {
   for (size_t i = 0; i < records.size(); ++i) {
     const RecordToAppend& r = records[i];
-    if (r.initiative.empty() || r.initiative.find('\0') != std::string::npos) {
+    if (!IsKeyableInitiative(r.initiative)) {
       return absl::InvalidArgumentError(absl::StrCat("record ", i, ": bad initiative"));
     }
     if (r.id.empty()) return absl::InvalidArgumentError(absl::StrCat("record ", i, ": empty id"));
@@ -290,7 +294,7 @@ absl::Status Store::Checkpoint(const std::string& dir) const {
 absl::Status Store::WriteThemeState(absl::string_view initiative,
                                     const std::vector<std::pair<std::string, std::string>>& puts,
                                     SequenceNumber applied) {
-  if (initiative.empty() || initiative.find('\0') != absl::string_view::npos) {
+  if (!IsKeyableInitiative(initiative)) {
     return absl::InvalidArgumentError("bad initiative");
   }
   rocksdb::WriteBatch batch;
@@ -323,7 +327,7 @@ absl::Status Store::ScanThemeState(
 
 absl::Status Store::PutTasks(absl::string_view initiative,
                              const std::vector<std::pair<std::string, std::string>>& puts) {
-  if (initiative.empty() || absl::StrContains(initiative, '\0')) {
+  if (!IsKeyableInitiative(initiative)) {
     return absl::InvalidArgumentError("task records need an initiative without 0x00");
   }
   const std::string prefix = InitiativePrefix(initiative);
@@ -351,15 +355,6 @@ absl::StatusOr<SequenceNumber> Store::AppliedSequence(absl::string_view initiati
   if (!s.ok()) return FromRocks(s, "reading applied watermark");
   if (value.size() != 8) return absl::DataLossError("meta: bad applied watermark");
   return GetBigEndian64(value);
-}
-
-absl::StatusOr<std::optional<std::string>> Store::GetMeta(absl::string_view key) const {
-  std::string value;
-  rocksdb::Status s =
-      db_->Get(rocksdb::ReadOptions(), cf(kMeta), rocksdb::Slice(key.data(), key.size()), &value);
-  if (s.IsNotFound()) return std::optional<std::string>();
-  if (!s.ok()) return FromRocks(s, "reading meta");
-  return std::optional<std::string>(std::move(value));
 }
 
 }  // namespace fieldloop::storage

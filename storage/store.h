@@ -15,7 +15,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -147,9 +146,6 @@ class Store {
   absl::Status ScanTasks(
       absl::string_view initiative,
       const std::function<void(absl::string_view, absl::string_view)>& visit) const;
-
-  // Reads a meta value; nullopt if absent.
-  absl::StatusOr<std::optional<std::string>> GetMeta(absl::string_view key) const;
 
   // Schema version stored in meta.
   int schema_version() const { return schema_version_; }

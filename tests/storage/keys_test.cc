@@ -21,20 +21,6 @@ TEST(Keys, BigEndianRoundTripsAndSortsNumerically) {
   EXPECT_TRUE(std::is_sorted(encoded.begin(), encoded.end()));
 }
 
-TEST(Keys, EventKeyRoundTrips) {
-  const std::string key = EventKey("q3-push", 123456789);
-  auto parts = ParseEventKey(key);
-  ASSERT_TRUE(parts.has_value());
-  EXPECT_EQ(parts->initiative, "q3-push");
-  EXPECT_EQ(parts->sequence, 123456789u);
-}
-
-TEST(Keys, ParseEventKeyRejectsGarbage) {
-  EXPECT_FALSE(ParseEventKey("").has_value());
-  EXPECT_FALSE(ParseEventKey("short").has_value());
-  EXPECT_FALSE(ParseEventKey("abcdefghijkl").has_value());  // No separator.
-}
-
 TEST(Keys, EventKeysOfOneInitiativeAreContiguousAndOrdered) {
   // "ab" and "ab-x" share a prefix; all "ab" keys must sort before any "ab-x" key, and
   // within an initiative sequence order must be byte order.
