@@ -68,11 +68,10 @@ std::string RenderBoard(const BoardInputs& in) {
                     ". The sections that need them say so.\n");
   }
   int64_t first = 0, last = 0;
-  for (const auto* list : {&in.themes.global, &in.themes.regional}) {
-    for (const PrioritizedTheme& t : *list) {
-      if (first == 0 || t.theme.first_seen < first) first = t.theme.first_seen;
-      last = std::max(last, t.theme.last_seen);
-    }
+  for (const PrioritizedTheme* each : in.themes.All()) {
+    const PrioritizedTheme& t = *each;
+    if (first == 0 || t.theme.first_seen < first) first = t.theme.first_seen;
+    last = std::max(last, t.theme.last_seen);
   }
   if (first > 0) {
     const absl::CivilDay a = absl::ToCivilDay(absl::FromUnixSeconds(first), absl::UTCTimeZone());
@@ -112,36 +111,35 @@ std::string RenderBoard(const BoardInputs& in) {
 
   // Theme details.
   absl::StrAppend(&out, "\n## Theme details\n");
-  for (const auto* list : {&in.themes.global, &in.themes.regional}) {
-    for (const PrioritizedTheme& t : *list) {
-      absl::StrAppend(&out, "\n### ", t.theme.label, " (theme ", t.theme.id, ")\n\n",
-                      "- Why: ", t.why, "\n");
-      if (t.theme.objections > 0) {
-        absl::StrAppend(&out, "- Buyer objections in win/loss notes: ", t.theme.objections, "\n");
+  for (const PrioritizedTheme* each : in.themes.All()) {
+    const PrioritizedTheme& t = *each;
+    absl::StrAppend(&out, "\n### ", t.theme.label, " (theme ", t.theme.id, ")\n\n",
+                    "- Why: ", t.why, "\n");
+    if (t.theme.objections > 0) {
+      absl::StrAppend(&out, "- Buyer objections in win/loss notes: ", t.theme.objections, "\n");
+    }
+    if (!t.theme.competitors.empty()) {
+      std::vector<std::string> names;
+      for (const auto& [name, n] : t.theme.competitors)
+        names.push_back(absl::StrCat(name, " (", n, ")"));
+      absl::StrAppend(&out, "- Competitors: ", absl::StrJoin(names, ", "), "\n");
+    }
+    std::vector<std::string> assets;
+    for (const RefreshTask& task : in.tasks) {
+      if (task.theme_id == t.theme.id && !task.asset_id.empty()) {
+        assets.push_back(absl::StrCat(task.asset, " (", task.asset_id, ")"));
       }
-      if (!t.theme.competitors.empty()) {
-        std::vector<std::string> names;
-        for (const auto& [name, n] : t.theme.competitors)
-          names.push_back(absl::StrCat(name, " (", n, ")"));
-        absl::StrAppend(&out, "- Competitors: ", absl::StrJoin(names, ", "), "\n");
+    }
+    if (!assets.empty())
+      absl::StrAppend(&out, "- Linked assets: ", absl::StrJoin(assets, ", "), "\n");
+    if (auto it = in.proof_points.find(t.theme.id); it != in.proof_points.end()) {
+      for (const ProofPoint& p : it->second) {
+        absl::StrAppend(&out, "- ", p.customer_story ? "Customer story" : "Proof point",
+                        p.won ? " (won deal, " : " (", p.record_id, "): ", OneLine(p.text), "\n");
       }
-      std::vector<std::string> assets;
-      for (const RefreshTask& task : in.tasks) {
-        if (task.theme_id == t.theme.id && !task.asset_id.empty()) {
-          assets.push_back(absl::StrCat(task.asset, " (", task.asset_id, ")"));
-        }
-      }
-      if (!assets.empty())
-        absl::StrAppend(&out, "- Linked assets: ", absl::StrJoin(assets, ", "), "\n");
-      if (auto it = in.proof_points.find(t.theme.id); it != in.proof_points.end()) {
-        for (const ProofPoint& p : it->second) {
-          absl::StrAppend(&out, "- ", p.customer_story ? "Customer story" : "Proof point",
-                          p.won ? " (won deal, " : " (", p.record_id, "): ", OneLine(p.text), "\n");
-        }
-      }
-      for (const pipeline::Quote& q : t.theme.quotes) {
-        absl::StrAppend(&out, "> \"", OneLine(q.text), "\" (", q.record_id, ")\n>\n");
-      }
+    }
+    for (const pipeline::Quote& q : t.theme.quotes) {
+      absl::StrAppend(&out, "> \"", OneLine(q.text), "\" (", q.record_id, ")\n>\n");
     }
   }
 
@@ -199,15 +197,14 @@ std::string RenderBoard(const BoardInputs& in) {
   // Recurring themes.
   absl::StrAppend(&out, "\n## Recurring themes for product-gap / ICP review\n\n");
   any = false;
-  for (const auto* list : {&in.themes.global, &in.themes.regional}) {
-    for (const PrioritizedTheme& t : *list) {
-      if (t.recurring_quarters.empty()) continue;
-      any = true;
-      absl::StrAppend(&out, "- **", t.theme.label, "** in ",
-                      absl::StrJoin(t.recurring_quarters, ", "),
-                      ": content alone may not fix this; worth asking whether the product or the "
-                      "ideal customer profile is the root cause.\n");
-    }
+  for (const PrioritizedTheme* each : in.themes.All()) {
+    const PrioritizedTheme& t = *each;
+    if (t.recurring_quarters.empty()) continue;
+    any = true;
+    absl::StrAppend(&out, "- **", t.theme.label, "** in ",
+                    absl::StrJoin(t.recurring_quarters, ", "),
+                    ": content alone may not fix this; worth asking whether the product or the "
+                    "ideal customer profile is the root cause.\n");
   }
   if (!any) absl::StrAppend(&out, "None yet.\n");
 
@@ -215,10 +212,8 @@ std::string RenderBoard(const BoardInputs& in) {
   absl::StrAppend(&out, "\n## Top objections for discovery and product\n\n");
   if (in.win_loss_notes == 0) absl::StrAppend(&out, "No win/loss notes were provided.\n");
   std::vector<const PrioritizedTheme*> by_objections;
-  for (const auto* list : {&in.themes.global, &in.themes.regional}) {
-    for (const PrioritizedTheme& t : *list) {
-      if (t.theme.objections > 0) by_objections.push_back(&t);
-    }
+  for (const PrioritizedTheme* t : in.themes.All()) {
+    if (t->theme.objections > 0) by_objections.push_back(t);
   }
   std::sort(by_objections.begin(), by_objections.end(), [](const auto* a, const auto* b) {
     return a->theme.objections != b->theme.objections ? a->theme.objections > b->theme.objections

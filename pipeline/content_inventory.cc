@@ -111,10 +111,11 @@ double Coverage(const std::vector<std::string>& asset_stems,
   return Shared(asset_stems, theme_terms).first;
 }
 
-bool Covers(const std::vector<std::string>& asset_stems,
-            const std::vector<std::pair<std::string, double>>& theme_terms) {
+std::optional<double> Covers(const std::vector<std::string>& asset_stems,
+                             const std::vector<std::pair<std::string, double>>& theme_terms) {
   const auto [coverage, shared] = Shared(asset_stems, theme_terms);
-  return coverage >= kCoverageThreshold && shared >= kMinSharedTerms;
+  if (coverage < kCoverageThreshold || shared < kMinSharedTerms) return std::nullopt;
+  return coverage;
 }
 
 }  // namespace fieldloop::pipeline

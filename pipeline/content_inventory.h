@@ -4,6 +4,7 @@
 #define FIELDLOOP_PIPELINE_CONTENT_INVENTORY_H_
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,10 +61,11 @@ double Coverage(const std::vector<std::string>& asset_stems,
 
 // An asset covers a theme when Coverage >= kCoverageThreshold and it shares at least
 // kMinSharedTerms of the theme's top terms (one shared generic word is not coverage).
+// Returns the Coverage when it covers, nullopt otherwise.
 inline constexpr double kCoverageThreshold = 0.2;
 inline constexpr int kMinSharedTerms = 2;
-bool Covers(const std::vector<std::string>& asset_stems,
-            const std::vector<std::pair<std::string, double>>& theme_terms);
+std::optional<double> Covers(const std::vector<std::string>& asset_stems,
+                             const std::vector<std::pair<std::string, double>>& theme_terms);
 
 }  // namespace fieldloop::pipeline
 

@@ -65,4 +65,28 @@ CsvTable SplitCsv(absl::string_view text) {
   return table;
 }
 
+std::string ColumnName(absl::string_view cell) {
+  return absl::AsciiStrToLower(absl::StripAsciiWhitespace(cell));
+}
+
+absl::StatusOr<CsvHeader> IndexHeader(const CsvRow& row) {
+  CsvHeader header;
+  header.line = row.line;
+  for (size_t i = 0; i < row.fields.size(); ++i) {
+    std::string name = ColumnName(row.fields[i]);
+    if (name.empty()) continue;
+    if (!header.columns.emplace(name, i).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("line ", row.line, ": column '", name, "' appears twice"));
+    }
+  }
+  return header;
+}
+
+absl::string_view CsvHeader::Cell(const CsvRow& row, absl::string_view name) const {
+  auto it = columns.find(name);
+  if (it == columns.end() || it->second >= row.fields.size()) return {};
+  return absl::StripAsciiWhitespace(row.fields[it->second]);
+}
+
 }  // namespace fieldloop::pipeline

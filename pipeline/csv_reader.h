@@ -1,12 +1,15 @@
-// CsvTable: splits CSV text (RFC 4180) into rows of unquoted cells. Pure: parses text given
-// to it; never opens files. Knows nothing of headers or column meanings.
+// CsvTable: splits CSV text (RFC 4180) into rows of unquoted cells, and CsvHeader finds
+// cells by column name. Pure: parses text given to it; never opens files. Knows nothing of
+// column meanings.
 #ifndef FIELDLOOP_PIPELINE_CSV_READER_H_
 #define FIELDLOOP_PIPELINE_CSV_READER_H_
 
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace fieldloop::pipeline {
@@ -38,6 +41,23 @@ struct CsvTable {
 // - `line` of each row is the line it starts on, counting every LF (also those inside quoted
 //   cells), so a row after a multi-line cell carries its true line number.
 CsvTable SplitCsv(absl::string_view text);
+
+// A header row: columns by name (trimmed, lower-cased; blank names are not indexed).
+struct CsvHeader {
+  int line = 0;                                      // Line of the header row.
+  absl::flat_hash_map<std::string, size_t> columns;  // Name -> cell index.
+
+  // The cell of `row` under column `name`, trimmed; "" when there is no such column or the
+  // row is shorter.
+  absl::string_view Cell(const CsvRow& row, absl::string_view name) const;
+};
+
+// The trimmed, lower-cased form of a header cell.
+std::string ColumnName(absl::string_view cell);
+
+// Indexes `row` as a header. InvalidArgument "line N: column 'x' appears twice" when a
+// (non-blank) name repeats.
+absl::StatusOr<CsvHeader> IndexHeader(const CsvRow& row);
 
 }  // namespace fieldloop::pipeline
 

@@ -61,16 +61,9 @@ absl::StatusOr<ParsedPlan> ParsePlanCsv(absl::string_view csv) {
   if (rows.empty()) return absl::InvalidArgumentError("no header row: the file is empty");
 
   const CsvRow& header = rows[0];
-  absl::flat_hash_map<std::string, size_t> column;  // Lower-case name -> cell index.
-  for (size_t i = 0; i < header.fields.size(); ++i) {
-    std::string name = absl::AsciiStrToLower(absl::StripAsciiWhitespace(header.fields[i]));
-    if (name.empty()) continue;
-    if (!column.emplace(name, i).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("line ", header.line, ": column '", name, "' appears twice"));
-    }
-  }
-  if (!column.contains("task_key")) {
+  absl::StatusOr<CsvHeader> columns = IndexHeader(header);
+  if (!columns.ok()) return columns.status();
+  if (!columns->columns.contains("task_key")) {
     return absl::InvalidArgumentError(
         absl::StrCat("line ", header.line, ": the header has no task_key column (it reads '",
                      absl::StrJoin(header.fields, ","), "')"));
@@ -89,11 +82,7 @@ absl::StatusOr<ParsedPlan> ParsePlanCsv(absl::string_view csv) {
                                 header.fields.size()));
       continue;
     }
-    auto cell = [&](absl::string_view name) -> absl::string_view {
-      auto it = column.find(name);
-      if (it == column.end() || it->second >= row.fields.size()) return {};
-      return absl::StripAsciiWhitespace(row.fields[it->second]);
-    };
+    auto cell = [&](absl::string_view name) { return columns->Cell(row, name); };
 
     PlanEdit edit;
     edit.line = row.line;

@@ -72,37 +72,32 @@ absl::Status ParseCsv(absl::string_view contents, RecordFileFormat format,
   const bool inventory = format == RecordFileFormat::kInventoryCsv;
   const Column* columns = inventory ? kInventoryColumns : kMetricsColumns;
   const size_t num_columns = inventory ? std::size(kInventoryColumns) : std::size(kMetricsColumns);
-  absl::flat_hash_map<std::string, size_t> index;
-  for (size_t i = 0; i < rows[0].fields.size(); ++i) {
-    const std::string name = absl::AsciiStrToLower(absl::StripAsciiWhitespace(rows[0].fields[i]));
+  const int header_line = rows[0].line;
+  for (const std::string& cell : rows[0].fields) {
+    const std::string name = ColumnName(cell);
     bool known = false;
     for (size_t k = 0; k < num_columns; ++k) known = known || name == columns[k].name;
     if (!known) {
       std::vector<std::string> names;  // Only for the message.
       for (size_t k = 0; k < num_columns; ++k) names.push_back(columns[k].name);
-      return absl::InvalidArgumentError(
-          absl::StrCat("line 1: unknown column '", name, "' (", inventory ? "inventory" : "metrics",
-                       " columns are ", absl::StrJoin(names, ","), ")"));
-    }
-    if (!index.emplace(name, i).second) {
-      return absl::InvalidArgumentError(absl::StrCat("line 1: column '", name, "' appears twice"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "line ", header_line, ": unknown column '", name, "' (",
+          inventory ? "inventory" : "metrics", " columns are ", absl::StrJoin(names, ","), ")"));
     }
   }
+  absl::StatusOr<CsvHeader> header = IndexHeader(rows[0]);
+  if (!header.ok()) return header.status();
   for (size_t k = 0; k < num_columns; ++k) {
-    if (columns[k].required && !index.contains(columns[k].name)) {
+    if (columns[k].required && !header->columns.contains(columns[k].name)) {
       return absl::InvalidArgumentError(
-          absl::StrCat("line 1: missing required column '", columns[k].name, "'"));
+          absl::StrCat("line ", header_line, ": missing required column '", columns[k].name, "'"));
     }
   }
   for (size_t r = 1; r < rows.size(); ++r) {
     const CsvRow& row = rows[r];
     ParsedRecord out;
     out.line = row.line;
-    auto get = [&](const char* name) -> std::string {
-      auto it = index.find(name);
-      if (it == index.end() || it->second >= row.fields.size()) return "";
-      return std::string(absl::StripAsciiWhitespace(row.fields[it->second]));
-    };
+    auto get = [&](const char* name) { return std::string(header->Cell(row, name)); };
     auto fail = [&](std::string field, std::string error) {
       out.ok = false;
       out.field = std::move(field);

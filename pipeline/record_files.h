@@ -45,7 +45,8 @@ struct ParsedRecord {
 // and, when non-empty, must match the initiative of JSON records that have one (records
 // without one get it). Returns InvalidArgument for a problem with the whole file: unknown
 // format, an unknown or missing required CSV column (named in the message), a duplicate
-// column, or no --initiative for a CSV file.
+// column, or no --initiative for a CSV file; and, after every row was visited, an
+// unterminated quoted CSV cell.
 absl::Status ParseRecordFile(absl::string_view contents, absl::string_view initiative,
                              const std::function<bool(ParsedRecord&)>& visit);
 

@@ -55,10 +55,7 @@ std::string SuggestedFormat(const PrioritizedTheme& p) {
   if (competitor_mentions > 0) return "battlecard";
   if (t.objections * 2 >= t.mentions && t.objections > 0) return "objection-handling snippet";
   if (t.won_deals > 0 && t.won_deals >= t.lost_deals) return "customer-story one-pager";
-  int64_t enablement = 0;
-  auto it = t.by_source.find("enablement_session");
-  if (it != t.by_source.end()) enablement = it->second;
-  if (enablement * 2 >= t.mentions) return "onboarding module";
+  if (CountOf(t.by_source, "enablement_session") * 2 >= t.mentions) return "onboarding module";
   return "short deck";
 }
 

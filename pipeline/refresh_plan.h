@@ -38,7 +38,7 @@ struct RefreshTask {
 struct PlanOptions {
   FreshnessWindows windows;
   // How many of the globally ranked themes are P1 and P2; the rest are P3. Regional
-  // themes are at most P2 (the best kRegionalP2 of them), else P3.
+  // themes are at most P2 (the best regional_p2_themes of them), else P3.
   int p1_themes = 3;
   int p2_themes = 5;
   int regional_p2_themes = 2;

@@ -67,13 +67,6 @@ void AppendUtf8(std::string* out, utf8proc_int32_t cp) {
   out->append(reinterpret_cast<const char*>(buf), n);
 }
 
-bool AllDigits(const std::string& s) {
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 TextNormalizer::TextNormalizer(NormalizerOptions options)
@@ -114,8 +107,12 @@ std::string TextNormalizer::Fold(absl::string_view text) {
   return out;
 }
 
-bool TextNormalizer::IsStopWord(absl::string_view folded_word) {
-  return StopWords().contains(folded_word);
+bool IsNumber(absl::string_view term) {
+  if (term.empty()) return false;
+  for (char c : term) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
 }
 
 std::string TextNormalizer::Stem(const std::string& word) {
@@ -131,14 +128,12 @@ std::vector<Term> TextNormalizer::Normalize(absl::string_view text) {
   // dropped (joining the parts); anything else separates.
   std::vector<std::string> words;
   std::string word;
-  size_t chars = 0;
   const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(folded.data());
   utf8proc_ssize_t left = static_cast<utf8proc_ssize_t>(folded.size());
   bool after_apostrophe = false;
   auto flush = [&] {
     if (!word.empty()) words.push_back(std::move(word));
     word.clear();
-    chars = 0;
     after_apostrophe = false;
   };
   while (left > 0) {
@@ -149,7 +144,6 @@ std::vector<Term> TextNormalizer::Normalize(absl::string_view text) {
     left -= n;
     if (IsWordChar(cp)) {
       AppendUtf8(&word, cp);
-      ++chars;
       after_apostrophe = false;
     } else if (IsApostrophe(cp) && !word.empty() && !after_apostrophe) {
       // "buyer's" -> "buyer": a trailing 's after an apostrophe is a possessive.
@@ -175,8 +169,8 @@ std::vector<Term> TextNormalizer::Normalize(absl::string_view text) {
   std::vector<Term> terms;
   terms.reserve(words.size() * (options_.bigrams ? 2 : 1));
   for (std::string& w : words) {
-    if (w.size() < 2 || IsStopWord(w)) continue;
-    if (AllDigits(w) && w.size() > 4) continue;
+    if (w.size() < 2 || StopWords().contains(w)) continue;
+    if (IsNumber(w) && w.size() > 4) continue;
     terms.push_back(Term{Stem(w), std::move(w)});
   }
   if (options_.bigrams) {

@@ -3,7 +3,8 @@
 // Rule (docs/clustering.md): Unicode NFKC with case folding and accents stripped
 // (utf8proc); tokens are maximal runs of letters and digits, where an apostrophe inside a
 // word is dropped ("don't" -> "dont", a trailing "'s" is removed) and a hyphen splits
-// ("follow-up" -> "follow", "up"); tokens of one character, English stop words and numbers
+// ("follow-up" -> "follow", "up"); tokens of one byte (a one-letter ASCII word; a single
+// non-ASCII character is kept), English stop words and numbers
 // of more than four digits are dropped; the rest is stemmed with the Snowball English
 // stemmer (libstemmer). Optionally adjacent kept stems also form bigrams "a_b".
 //
@@ -34,6 +35,9 @@ struct Term {
   std::string surface;
 };
 
+// True when `term` is non-empty and made of ASCII digits only (a number).
+bool IsNumber(absl::string_view term);
+
 class TextNormalizer {
  public:
   explicit TextNormalizer(NormalizerOptions options = {});
@@ -45,11 +49,9 @@ class TextNormalizer {
   // Invalid UTF-8 sequences are skipped.
   std::vector<Term> Normalize(absl::string_view text);
 
-  // Case-folds, NFKC-normalizes and strips accents; exposed for tests and labels.
+  // Case-folds, NFKC-normalizes and strips accents (the first step of Normalize; also
+  // used to match phrases such as ThemeModel's need cues).
   static std::string Fold(absl::string_view text);
-
-  // Returns true if `folded_word` is on the English stop-word list.
-  static bool IsStopWord(absl::string_view folded_word);
 
  private:
   std::string Stem(const std::string& word);

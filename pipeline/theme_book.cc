@@ -53,15 +53,9 @@ void ThemeBook::Add(ThemeId theme, const DocumentFacts& facts, const std::vector
   if (facts.from_win_loss) {
     ++s.objections;
     for (const std::string& c : facts.competitors) ++s.competitors[c];
-    if (!facts.deal_id.empty() && !e.deals_seen.count(facts.deal_id)) {
-      const bool lost = facts.outcome == "lost";
-      e.deals_seen[facts.deal_id] = {lost, facts.outcome == "won", facts.amount};
-      if (lost) {
-        ++s.lost_deals;
-        s.amount_at_stake += facts.amount;
-      } else if (facts.outcome == "won") {
-        ++s.won_deals;
-      }
+    if (!facts.deal_id.empty()) {
+      e.deals_seen.try_emplace(facts.deal_id, Entry::Deal{facts.outcome == "lost",
+                                                          facts.outcome == "won", facts.amount});
     }
   }
 }
@@ -91,13 +85,19 @@ ThemeSummary ThemeBook::Summarize(ThemeId theme, const ThemeClusterer& clusterer
   auto it = themes_.find(theme);
   if (it == themes_.end()) return ThemeSummary{};
   ThemeSummary s = it->second.summary;
-  for (const auto& [stem, weight] : clusterer.TopTerms(theme, 10)) {
-    s.terms.emplace_back(DisplayForm(stem), weight);
-    s.stems.emplace_back(stem, weight);
+  // Deal figures, counted from the distinct deals (in deal-id order).
+  for (const auto& [deal, info] : it->second.deals_seen) {
+    if (info.lost) {
+      ++s.lost_deals;
+      s.amount_at_stake += info.amount;
+    }
+    if (info.won) ++s.won_deals;
   }
+  s.stems = clusterer.TopTerms(theme, 10);
   std::vector<std::string> label;
-  for (const auto& [form, weight] : s.terms) {
+  for (const auto& [stem, weight] : s.stems) {
     if (label.size() == 3) break;
+    const std::string form = DisplayForm(stem);
     if (std::find(label.begin(), label.end(), form) == label.end()) label.push_back(form);
   }
   // A manually tagged theme is labelled with its tag, as the people who tag expect.
@@ -159,17 +159,8 @@ void ThemeBook::Merge(ThemeId from, ThemeId into) {
                    [](const Quote& a, const Quote& b) { return a.closeness > b.closeness; });
   if (quotes.size() > kMaxQuotes) quotes.resize(kMaxQuotes);
   d.quotes = std::move(quotes);
+  // A deal in both themes counts once (Summarize counts deals_seen).
   for (const auto& [deal, info] : src.deals_seen) dst.deals_seen.try_emplace(deal, info);
-  // Recount from the deals: a deal in both themes counts once.
-  d.lost_deals = d.won_deals = 0;
-  d.amount_at_stake = 0;
-  for (const auto& [deal, info] : dst.deals_seen) {
-    if (info.lost) {
-      ++d.lost_deals;
-      d.amount_at_stake += info.amount;
-    }
-    if (info.won) ++d.won_deals;
-  }
 }
 
 void ThemeBook::ExportTheme(ThemeId theme, state::BookState* out) const {
@@ -190,9 +181,6 @@ void ThemeBook::ExportTheme(ThemeId theme, state::BookState* out) const {
     qs->set_closeness(q.closeness);
   }
   out->set_objections(s.objections);
-  out->set_lost_deals(s.lost_deals);
-  out->set_won_deals(s.won_deals);
-  out->set_amount_at_stake(s.amount_at_stake);
   ToNamed(s.competitors, out->mutable_competitors());
   for (const auto& [deal, info] : it->second.deals_seen) {
     auto* d = out->add_deals();
@@ -219,9 +207,6 @@ void ThemeBook::ImportTheme(ThemeId theme, const state::BookState& in) {
   for (const auto& q : in.quotes())
     s.quotes.push_back(Quote{q.record_id(), q.text(), q.closeness()});
   s.objections = in.objections();
-  s.lost_deals = in.lost_deals();
-  s.won_deals = in.won_deals();
-  s.amount_at_stake = in.amount_at_stake();
   FromNamed(in.competitors(), &s.competitors);
   e.deals_seen.clear();
   for (const auto& d : in.deals()) e.deals_seen[d.deal_id()] = {d.lost(), d.won(), d.amount()};

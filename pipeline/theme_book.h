@@ -26,8 +26,9 @@ struct DocumentFacts {
   std::string segment;
   std::string source;  // "call", "ride_along", "enablement_session", "other", "win_loss".
   int64_t unix_seconds = 0;
-  // Win/loss facts when the document is an objection of a win/loss note.
   bool from_transcript = false;  // A sentence of a call transcript.
+  // Win/loss facts when the document is an objection of a win/loss note (deal_id is also
+  // set for feedback and transcripts, but only counted for win/loss notes).
   bool from_win_loss = false;
   std::string outcome;  // "won", "lost", "no_decision".
   std::string deal_id;
@@ -43,9 +44,9 @@ struct Quote {
 
 struct ThemeSummary {
   ThemeId id = -1;
-  std::string label;  // The manual tag, else 2-4 terms, most distinctive first.
-  std::vector<std::pair<std::string, double>> terms;  // Display form, weight; best first.
-  std::vector<std::pair<std::string, double>> stems;  // The same terms as stems.
+  std::string label;  // The manual tag, else 1-3 terms, most distinctive first; "theme N".
+  // Top terms as stems with their weights, best first (ThemeClusterer::TopTerms).
+  std::vector<std::pair<std::string, double>> stems;
   int64_t mentions = 0;
   std::map<std::string, int64_t> by_region, by_segment, by_source, by_quarter;  // "2026-Q3".
   int64_t first_seen = 0, last_seen = 0;                                        // Unix seconds.
@@ -55,6 +56,12 @@ struct ThemeSummary {
   double amount_at_stake = 0;                  // Sum over distinct lost deals.
   std::map<std::string, int64_t> competitors;  // Name -> mentions.
 };
+
+// The count of `key` in one of ThemeSummary's by_* maps, 0 when absent.
+inline int64_t CountOf(const std::map<std::string, int64_t>& counts, const std::string& key) {
+  auto it = counts.find(key);
+  return it == counts.end() ? 0 : it->second;
+}
 
 // Calendar quarter of a Unix time, "YYYY-Qn" (UTC).
 std::string QuarterOf(int64_t unix_seconds);
@@ -93,7 +100,7 @@ class ThemeBook {
 
  private:
   struct Entry {
-    ThemeSummary summary;  // Everything but label and terms.
+    ThemeSummary summary;  // Everything but label, terms and the deal figures.
     struct Deal {
       bool lost = false;
       bool won = false;

@@ -162,14 +162,41 @@ void ThemeClusterer::AddTo(ThemeId id, const TermCounts& doc) {
       term_changed_[term] = true;
       changed_terms_.push_back(term);
     }
-    auto [it, inserted] = theme.term_counts.try_emplace(term, 0);
-    if (inserted) postings_[term].push_back(id);
-    theme.square_sum += (2 * it->second + count) * static_cast<int64_t>(count);
-    it->second += count;
+    AddCount(id, theme, term, count);
     theme.words += count;
   }
   if (theme.term_counts.size() > options_.max_terms_per_theme) Prune(id);
 }
+
+void ThemeClusterer::AddCount(ThemeId id, Theme& theme, TermId term, int64_t n) {
+  auto [it, inserted] = theme.term_counts.try_emplace(term, 0);
+  if (inserted) postings_[term].push_back(id);
+  theme.square_sum += (2 * it->second + n) * n;
+  it->second += n;
+}
+
+namespace {
+
+// Sum of count products of `counts` (term, count pairs) and `theme_counts`: an integer sum,
+// exact whatever the (per-process) iteration order of the hash maps.
+template <typename Counts>
+int64_t Dot(const Counts& counts, const absl::flat_hash_map<TermId, int64_t>& theme_counts) {
+  int64_t dot = 0;
+  for (const auto& [term, n] : counts) {
+    auto it = theme_counts.find(term);
+    if (it != theme_counts.end()) dot += n * it->second;
+  }
+  return dot;
+}
+
+// dot / sqrt(square_a * square_b), 0 when nothing is shared.
+double CosineOf(int64_t dot, int64_t square_a, int64_t square_b) {
+  if (dot == 0) return 0;
+  return static_cast<double>(dot) /
+         std::sqrt(static_cast<double>(square_a) * static_cast<double>(square_b));
+}
+
+}  // namespace
 
 void ThemeClusterer::Prune(ThemeId id) {
   Theme& theme = themes_[id];
@@ -191,17 +218,7 @@ void ThemeClusterer::Prune(ThemeId id) {
 double ThemeClusterer::Cosine(const Theme& a, const Theme& b) const {
   const Theme& small = a.term_counts.size() <= b.term_counts.size() ? a : b;
   const Theme& large = &small == &a ? b : a;
-  // Integer sums: exact whatever the (per-process) iteration order of the hash maps, so
-  // the result is the same after a restart.
-  int64_t dot = 0, na = 0, nb = 0;
-  for (const auto& [term, n] : small.term_counts) {
-    auto it = large.term_counts.find(term);
-    if (it != large.term_counts.end()) dot += n * it->second;
-  }
-  if (dot == 0) return 0;
-  na = a.square_sum;
-  nb = b.square_sum;
-  return static_cast<double>(dot) / std::sqrt(static_cast<double>(na) * static_cast<double>(nb));
+  return CosineOf(Dot(small.term_counts, large.term_counts), a.square_sum, b.square_sum);
 }
 
 void ThemeClusterer::MergeCheck() {
@@ -209,7 +226,7 @@ void ThemeClusterer::MergeCheck() {
     if (themes_[z].merged_into >= 0 || !themes_[z].dirty) continue;
     themes_[z].dirty = false;
     // Candidates share one of z's heaviest terms: two themes at cosine >= threshold
-    // (0.8 by default) cannot differ on all of them. Keeps the check cheap.
+    // (merge_threshold) cannot differ on all of them. Keeps the check cheap.
     std::vector<std::pair<int64_t, TermId>> heavy;
     for (const auto& [term, n] : themes_[z].term_counts) heavy.emplace_back(-n, term);
     const size_t k = std::min<size_t>(heavy.size(), 8);
@@ -251,10 +268,7 @@ void ThemeClusterer::Merge(ThemeId from, ThemeId into) {
   for (const auto& [term, n] : src.term_counts) {
     auto& p = postings_[term];
     p.erase(std::remove(p.begin(), p.end(), from), p.end());
-    auto [it, inserted] = dst.term_counts.try_emplace(term, 0);
-    if (inserted) p.push_back(into);
-    dst.square_sum += (2 * it->second + n) * n;
-    it->second += n;
+    AddCount(into, dst, term, n);
   }
   src.term_counts.clear();
   src.square_sum = 0;
@@ -293,17 +307,9 @@ int64_t ThemeClusterer::DocumentsIn(ThemeId theme) const {
 
 double ThemeClusterer::Closeness(ThemeId theme, const TermCounts& doc) const {
   if (theme < 0 || theme >= static_cast<ThemeId>(themes_.size())) return 0;
-  const Theme& t = themes_[theme];
-  int64_t dot = 0, doc_norm = 0, theme_norm = 0;  // Integer sums: order-independent.
-  for (const auto& [term, count] : doc) {
-    doc_norm += static_cast<int64_t>(count) * count;
-    auto it = t.term_counts.find(term);
-    if (it != t.term_counts.end()) dot += count * it->second;
-  }
-  theme_norm = t.square_sum;
-  if (dot == 0) return 0;
-  return static_cast<double>(dot) /
-         std::sqrt(static_cast<double>(doc_norm) * static_cast<double>(theme_norm));
+  int64_t doc_square = 0;
+  for (const auto& [term, count] : doc) doc_square += static_cast<int64_t>(count) * count;
+  return CosineOf(Dot(doc, themes_[theme].term_counts), doc_square, themes_[theme].square_sum);
 }
 
 std::vector<std::pair<std::string, double>> ThemeClusterer::TopTerms(ThemeId theme,
@@ -413,9 +419,7 @@ void ThemeClusterer::ImportTheme(const state::ThemeState& in) {
   t.words = in.words();
   for (const auto& tc : in.terms()) {
     if (tc.term() < 0 || tc.term() >= static_cast<TermId>(postings_.size())) continue;
-    t.term_counts[tc.term()] = tc.count();
-    t.square_sum += tc.count() * tc.count();
-    postings_[tc.term()].push_back(id);
+    AddCount(id, t, tc.term(), tc.count());
   }
   t.tag = in.tag();
   if (!t.tag.empty()) tags_[t.tag] = id;

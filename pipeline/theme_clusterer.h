@@ -155,6 +155,8 @@ class ThemeClusterer {
 
   ThemeId NewTheme();
   void AddTo(ThemeId id, const TermCounts& doc);
+  // Adds `n` occurrences of `term` to theme `id`: its count, square_sum and the postings.
+  void AddCount(ThemeId id, Theme& theme, TermId term, int64_t n);
   void Prune(ThemeId id);
   void AfterDocument();  // Runs the merge check every merge_interval documents.
   void MergeCheck();

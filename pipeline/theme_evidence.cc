@@ -7,22 +7,11 @@
 #include "pipeline/content_inventory.h"
 
 namespace fieldloop::pipeline {
-namespace {
-
-int64_t Count(const std::map<std::string, int64_t>& counts, const std::string& key) {
-  auto it = counts.find(key);
-  return it == counts.end() ? 0 : it->second;
-}
-
-}  // namespace
-
 std::map<ThemeId, std::vector<ProofPoint>> TieProofPoints(
     const PrioritizedThemes& themes, const std::vector<fieldloop::v1::WinLossNote>& notes,
     TextNormalizer& normalizer) {
   std::vector<const ThemeSummary*> all;
-  for (const auto* list : {&themes.global, &themes.regional}) {
-    for (const PrioritizedTheme& t : *list) all.push_back(&t.theme);
-  }
+  for (const PrioritizedTheme* t : themes.All()) all.push_back(&t->theme);
   std::map<ThemeId, std::vector<ProofPoint>> tied;
   for (const auto& note : notes) {
     const bool won = note.outcome() == fieldloop::v1::OUTCOME_WON;
@@ -32,8 +21,9 @@ std::map<ThemeId, std::vector<ProofPoint>> TieProofPoints(
         const ThemeSummary* best = nullptr;
         double best_coverage = 0;
         for (const ThemeSummary* theme : all) {
-          if (!Covers(stems, theme->stems)) continue;
-          const double c = Coverage(stems, theme->stems);
+          const std::optional<double> covered = Covers(stems, theme->stems);
+          if (!covered) continue;
+          const double c = *covered;
           if (best == nullptr || c > best_coverage ||
               (c == best_coverage && theme->id < best->id)) {
             best = theme;
@@ -62,12 +52,11 @@ std::map<ThemeId, std::vector<ProofPoint>> TieProofPoints(
 RampAdvice AdviseRamp(const RampRisk& risk, const PrioritizedThemes& themes,
                       const std::vector<RefreshTask>& tasks) {
   std::vector<std::tuple<int64_t, ThemeId, std::string>> heard;  // -mentions, id, label
-  for (const auto* list : {&themes.global, &themes.regional}) {
-    for (const PrioritizedTheme& t : *list) {
-      const int64_t n =
-          Count(t.theme.by_region, risk.region) + Count(t.theme.by_segment, risk.segment);
-      if (n > 0) heard.emplace_back(-n, t.theme.id, t.theme.label);
-    }
+  for (const PrioritizedTheme* each : themes.All()) {
+    const PrioritizedTheme& t = *each;
+    const int64_t n =
+        CountOf(t.theme.by_region, risk.region) + CountOf(t.theme.by_segment, risk.segment);
+    if (n > 0) heard.emplace_back(-n, t.theme.id, t.theme.label);
   }
   std::sort(heard.begin(), heard.end());
   RampAdvice advice;

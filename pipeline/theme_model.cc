@@ -1,6 +1,5 @@
 #include "pipeline/theme_model.h"
 
-#include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 
@@ -157,19 +156,20 @@ ThemeModel::ThemeModel(ModelOptions options)
 bool ThemeModel::IsSmallTalk(const std::vector<Term>& terms) const {
   int substantive = 0;
   for (const Term& t : terms) {
-    const bool number = !t.stem.empty() && absl::c_all_of(t.stem, absl::ascii_isdigit);
-    if (!number && !small_talk_stems_.contains(t.stem)) ++substantive;
+    if (!IsNumber(t.stem) && !small_talk_stems_.contains(t.stem)) ++substantive;
   }
   return substantive < 2;
 }
 
 ThemeId ThemeModel::AssignDocument(const DocumentFacts& facts, const std::string* tag) {
   std::vector<Term> terms = normalizer_.Normalize(facts.text);
-  // Transcript sentences need three terms to be worth a theme (small talk such as "Sounds
-  // good." or "Loud and clear." has two at most); other texts one. A tagged text always
-  // joins its tag's theme.
-  if (tag == nullptr && terms.size() < (facts.from_transcript ? 3u : 1u)) return -1;
-  if (tag == nullptr && facts.from_transcript && IsSmallTalk(terms)) return -1;
+  // A tagged text always joins its tag's theme. Other texts need a term; transcript
+  // sentences need three ("Sounds good." or "Loud and clear." have two at most), two of
+  // them outside kSmallTalkWords.
+  if (tag == nullptr &&
+      (terms.empty() || (facts.from_transcript && (terms.size() < 3 || IsSmallTalk(terms))))) {
+    return -1;
+  }
   const TermCounts counts = clusterer_.InternAndCount(terms);
   const ThemeId theme =
       tag != nullptr ? clusterer_.AssignTagged(counts, *tag) : clusterer_.Assign(counts);

@@ -11,11 +11,6 @@
 namespace fieldloop::pipeline {
 namespace {
 
-int64_t CountIn(const std::map<std::string, int64_t>& m, const std::string& key) {
-  auto it = m.find(key);
-  return it == m.end() ? 0 : it->second;
-}
-
 // The largest entry of `counts` (ties: alphabetically first) and its count.
 std::pair<std::string, int64_t> Top(const std::map<std::string, int64_t>& counts) {
   std::pair<std::string, int64_t> best{"", 0};
@@ -42,8 +37,8 @@ PrioritizedThemes Prioritize(const std::vector<ThemeSummary>& themes, absl::Civi
   for (const ThemeSummary& t : themes) {
     PrioritizedTheme p;
     p.theme = t;
-    p.this_quarter = CountIn(t.by_quarter, current);
-    p.last_quarter = CountIn(t.by_quarter, previous);
+    p.this_quarter = CountOf(t.by_quarter, current);
+    p.last_quarter = CountOf(t.by_quarter, previous);
     const double trend = std::clamp(static_cast<double>(p.this_quarter - p.last_quarter) /
                                         static_cast<double>(std::max<int64_t>(p.last_quarter, 1)),
                                     -1.0, 2.0);

@@ -46,6 +46,15 @@ struct PrioritizedTheme {
 struct PrioritizedThemes {
   std::vector<PrioritizedTheme> global;    // Best first (score, then theme id).
   std::vector<PrioritizedTheme> regional;  // Best first, ranked on their own.
+
+  // Every theme: the global ones, then the regional ones.
+  std::vector<const PrioritizedTheme*> All() const {
+    std::vector<const PrioritizedTheme*> all;
+    all.reserve(global.size() + regional.size());
+    for (const auto& t : global) all.push_back(&t);
+    for (const auto& t : regional) all.push_back(&t);
+    return all;
+  }
 };
 
 // Scores and splits `themes` as of `as_of`. `all_regions`/`all_segments` count the

@@ -18,7 +18,6 @@ ThemeSummary Theme(ThemeId id, const std::string& label,
   t.id = id;
   t.label = label;
   t.stems = std::move(stems);
-  t.terms = t.stems;
   t.by_region = std::move(by_region);
   t.by_segment = std::move(by_segment);
   for (const auto& [r, n] : t.by_region) t.mentions += n;
