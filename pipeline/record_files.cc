@@ -1,5 +1,6 @@
 #include "pipeline/record_files.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <vector>
@@ -60,20 +61,19 @@ std::optional<fieldloop::v1::AssetType> AssetTypeFromName(absl::string_view s) {
 
 namespace {
 
-absl::Status ParseCsv(absl::string_view contents, RecordFileFormat format,
-                      absl::string_view initiative,
-                      const std::function<bool(ParsedRecord&)>& visit) {
-  if (initiative.empty()) {
-    return absl::InvalidArgumentError("CSV files carry no initiative: pass --initiative NAME");
-  }
-  CsvTable table = SplitCsv(contents);
-  const std::vector<CsvRow>& rows = table.rows;
-  if (rows.empty()) return absl::InvalidArgumentError("CSV file has no header row");
+absl::Status NeedInitiative(absl::string_view initiative) {
+  if (!initiative.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError("CSV files carry no initiative: pass --initiative NAME");
+}
+
+// The header of a CSV record file of `format`, indexed; InvalidArgument for an unknown
+// column, a missing required one or one that appears twice.
+absl::StatusOr<CsvHeader> CheckCsvHeader(const CsvRow& row, RecordFileFormat format) {
   const bool inventory = format == RecordFileFormat::kInventoryCsv;
   const Column* columns = inventory ? kInventoryColumns : kMetricsColumns;
   const size_t num_columns = inventory ? std::size(kInventoryColumns) : std::size(kMetricsColumns);
-  const int header_line = rows[0].line;
-  for (const std::string& cell : rows[0].fields) {
+  const int header_line = row.line;
+  for (const std::string& cell : row.fields) {
     const std::string name = ColumnName(cell);
     bool known = false;
     for (size_t k = 0; k < num_columns; ++k) known = known || name == columns[k].name;
@@ -85,7 +85,7 @@ absl::Status ParseCsv(absl::string_view contents, RecordFileFormat format,
           inventory ? "inventory" : "metrics", " columns are ", absl::StrJoin(names, ","), ")"));
     }
   }
-  absl::StatusOr<CsvHeader> header = IndexHeader(rows[0]);
+  absl::StatusOr<CsvHeader> header = IndexHeader(row);
   if (!header.ok()) return header.status();
   for (size_t k = 0; k < num_columns; ++k) {
     if (columns[k].required && !header->columns.contains(columns[k].name)) {
@@ -93,6 +93,19 @@ absl::Status ParseCsv(absl::string_view contents, RecordFileFormat format,
           absl::StrCat("line ", header_line, ": missing required column '", columns[k].name, "'"));
     }
   }
+  return header;
+}
+
+absl::Status ParseCsv(absl::string_view contents, RecordFileFormat format,
+                      absl::string_view initiative,
+                      const std::function<bool(ParsedRecord&)>& visit) {
+  if (absl::Status s = NeedInitiative(initiative); !s.ok()) return s;
+  CsvTable table = SplitCsv(contents);
+  const std::vector<CsvRow>& rows = table.rows;
+  if (rows.empty()) return absl::InvalidArgumentError("CSV file has no header row");
+  absl::StatusOr<CsvHeader> header = CheckCsvHeader(rows[0], format);
+  if (!header.ok()) return header.status();
+  const bool inventory = format == RecordFileFormat::kInventoryCsv;
   for (size_t r = 1; r < rows.size(); ++r) {
     const CsvRow& row = rows[r];
     ParsedRecord out;
@@ -248,7 +261,7 @@ absl::StatusOr<RecordFileFormat> DetectRecordFileFormat(absl::string_view conten
   std::vector<CsvRow> header = SplitCsv(first).rows;
   if (!header.empty()) {
     for (const std::string& col : header[0].fields) {
-      const std::string c = absl::AsciiStrToLower(absl::StripAsciiWhitespace(col));
+      const std::string c = ColumnName(col);
       if (c == "asset_id") return RecordFileFormat::kInventoryCsv;
       if (c == "cohort") return RecordFileFormat::kMetricsCsv;
     }
@@ -256,6 +269,19 @@ absl::StatusOr<RecordFileFormat> DetectRecordFileFormat(absl::string_view conten
   return absl::InvalidArgumentError(
       "not a record file: expected JSON Lines (a line starting with '{') or a CSV header with "
       "an asset_id column (content inventory) or a cohort column (onboarding metrics)");
+}
+
+absl::Status CheckRecordFile(absl::string_view contents, absl::string_view initiative) {
+  absl::StatusOr<RecordFileFormat> format = DetectRecordFileFormat(contents);
+  if (!format.ok() || *format == RecordFileFormat::kJsonLines) return format.status();
+  if (absl::Status s = NeedInitiative(initiative); !s.ok()) return s;
+  // The header is the first non-blank line (a header cell holding a line break is not
+  // supported here; ParseRecordFile reads it).
+  const absl::string_view first = FirstNonBlankLine(contents);
+  std::vector<CsvRow> rows = SplitCsv(first).rows;
+  if (rows.empty()) return absl::InvalidArgumentError("CSV file has no header row");
+  rows[0].line = 1 + static_cast<int>(std::count(contents.data(), first.data(), '\n'));
+  return CheckCsvHeader(rows[0], *format).status();
 }
 
 absl::Status ParseRecordFile(absl::string_view contents, absl::string_view initiative,

@@ -50,6 +50,11 @@ struct ParsedRecord {
 absl::Status ParseRecordFile(absl::string_view contents, absl::string_view initiative,
                              const std::function<bool(ParsedRecord&)>& visit);
 
+// The whole-file checks of ParseRecordFile (format, --initiative and the CSV header) without
+// reading the records: what it would return for `contents` before visiting any. Reads only
+// the first non-blank line.
+absl::Status CheckRecordFile(absl::string_view contents, absl::string_view initiative);
+
 }  // namespace fieldloop::pipeline
 
 #endif  // FIELDLOOP_PIPELINE_RECORD_FILES_H_

@@ -75,8 +75,7 @@ int RunPush(const PushOptions& options, std::FILE* out, std::FILE* err) {
     buf << in.rdbuf();
     contents[f] = buf.str();
     // Checks the format, the CSV header and --initiative without parsing the rows.
-    absl::Status header = pipeline::ParseRecordFile(contents[f], options.initiative,
-                                                    [](pipeline::ParsedRecord&) { return false; });
+    absl::Status header = pipeline::CheckRecordFile(contents[f], options.initiative);
     if (!header.ok()) {
       std::fprintf(err, "fieldloop push: %s: %s\n", options.files[f].c_str(),
                    std::string(header.message()).c_str());

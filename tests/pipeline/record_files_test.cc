@@ -106,6 +106,29 @@ TEST(RecordFiles, UnknownOrMissingCsvColumnIsAnErrorNamingIt) {
   EXPECT_THAT(s.message(), HasSubstr("--initiative"));
 }
 
+// CheckRecordFile (push's check before it sends anything) says what ParseRecordFile would
+// say about the whole file, reading only the header.
+TEST(RecordFiles, CheckRecordFileAgreesWithParseRecordFileOnWholeFileProblems) {
+  const std::string rows = "cnt-1,Deck,deck,Ana,2026-01-01,x\n";
+  for (const auto& [contents, initiative] : std::vector<std::pair<std::string, std::string>>{
+           {"asset_id,title,type,owner,last_updated,tags\n" + rows, "q3-push"},
+           {"\n\nasset_id,title,type,owner,last_updated,tags,colour\n" + rows, "q3-push"},
+           {"asset_id,title,type,owner,tags\n" + rows, "q3-push"},
+           {"asset_id,title,Title,type,owner,last_updated,tags\n" + rows, "q3-push"},
+           {"asset_id,title,type,owner,last_updated,tags\n" + rows, ""},
+           {"cohort,region,segment,reps,ramp_days,ramp_target_days,cert_pass_rate\n", "q3-push"},
+           {"{\"feedback_event\": {}}\n", ""},
+           {"hello,world\n", "q3-push"},
+           {"", "q3-push"}}) {
+    absl::Status parsed;
+    ParseAll(contents, initiative, &parsed);
+    EXPECT_EQ(CheckRecordFile(contents, initiative), parsed) << contents;
+  }
+  // The blank lines before the header count: the unknown column is on line 3.
+  EXPECT_THAT(CheckRecordFile("\n\nasset_id,colour\n", "q3-push").message(),
+              HasSubstr("line 3: unknown column 'colour'"));
+}
+
 TEST(RecordFiles, MetricsCsvParsesNumbersAndReportsBadOnes) {
   const std::string file =
       "period,cohort,region,segment,reps,ramp_days,ramp_target_days,cert_pass_rate,call_quality,"
