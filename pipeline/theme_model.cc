@@ -174,10 +174,12 @@ ThemeId ThemeModel::AssignDocument(const DocumentFacts& facts, const std::string
   const ThemeId theme =
       tag != nullptr ? clusterer_.AssignTagged(counts, *tag) : clusterer_.Assign(counts);
   if (theme < 0) return -1;
-  book_.Add(theme, facts, terms, clusterer_.Closeness(theme, counts));
-  // Fold the merges the clusterer made meanwhile into the book.
+  // Fold the merges the clusterer made meanwhile (the document's own theme may be among
+  // them) into the book, then book the document where it lives now.
   for (const auto& [from, into] : clusterer_.TakeMerges()) book_.Merge(from, into);
-  return clusterer_.Resolve(theme);
+  const ThemeId live = clusterer_.Resolve(theme);
+  book_.Add(live, facts, terms, clusterer_.Closeness(live, counts));
+  return live;
 }
 
 std::vector<ThemeId> ThemeModel::Apply(const IngestRequest& request) {

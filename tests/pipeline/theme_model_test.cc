@@ -156,5 +156,35 @@ TEST(ThemeModel, WinLossObjectionsCarryTheDeal) {
   EXPECT_DOUBLE_EQ(amount, 240000);
 }
 
+// A document whose arrival makes its own theme merge away is quoted with its closeness to
+// the theme it ends up in (not 0, which would keep it from ever being a quote).
+TEST(ThemeModel, QuoteOfADocumentWhoseThemeMergedAwayHasItsCloseness) {
+  ModelOptions options;
+  options.clusterer.merge_interval = 1;  // A merge check after every document.
+  options.clusterer.merge_threshold = 0.2;
+  ThemeModel model(options);
+  auto feedback = [&](const std::string& id, const std::string& text) {
+    IngestRequest r;
+    auto* e = r.mutable_feedback_event();
+    e->set_id(id);
+    e->set_text(text);
+    return model.Apply(r);
+  };
+  feedback("fb-1", "gamma delta");
+  feedback("fb-2", "gamma delta");  // Theme 0: two documents.
+  ASSERT_THAT(feedback("fb-3", "alpha beta"), ::testing::ElementsAre(1));
+  // Joins theme 1, which then merges into the older theme 0 (equal sizes).
+  ASSERT_THAT(feedback("fb-4", "alpha beta gamma"), ::testing::ElementsAre(0));
+  const std::vector<ThemeSummary> summaries = model.Summaries();
+  ASSERT_EQ(summaries.size(), 1u);
+  bool quoted = false;
+  for (const Quote& q : summaries[0].quotes) {
+    if (q.record_id != "fb-4") continue;
+    quoted = true;
+    EXPECT_GT(q.closeness, 0.3) << "closeness to the merged-away theme";
+  }
+  EXPECT_TRUE(quoted);
+}
+
 }  // namespace
 }  // namespace fieldloop::pipeline
