@@ -104,9 +104,7 @@ void Ingestor::CommitBatch(std::deque<Pending>& batch) {
   std::vector<storage::RecordToAppend> records;
   records.reserve(batch.size());
   for (Pending& p : batch) {
-    records.push_back(storage::RecordToAppend{p.identity.initiative,
-                                              static_cast<storage::RecordKind>(p.identity.kind),
-                                              p.identity.id, std::move(p.payload)});
+    records.push_back(ToAppend(p.identity, std::move(p.payload)));
   }
   absl::StatusOr<std::vector<storage::AppendResult>> results = store_->Append(records);
   std::vector<IngestAck> acks(batch.size());

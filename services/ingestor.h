@@ -11,7 +11,9 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <string>
 #include <thread>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -21,6 +23,13 @@
 #include "storage/store.h"
 
 namespace fieldloop::services {
+
+// The store's form of a record with identity `id` and serialized IngestRequest `payload`.
+inline storage::RecordToAppend ToAppend(pipeline::RecordIdentity id, std::string payload) {
+  return storage::RecordToAppend{std::move(id.initiative),
+                                 static_cast<storage::RecordKind>(id.kind), std::move(id.id),
+                                 std::move(payload)};
+}
 
 struct IngestorOptions {
   // Limits records are validated against (max_record_bytes is the server's

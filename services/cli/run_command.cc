@@ -9,6 +9,7 @@
 #include "pipeline/record_files.h"
 #include "pipeline/record_validator.h"
 #include "services/board_keeper.h"
+#include "services/ingestor.h"
 #include "services/materializer.h"
 #include "services/theme_applier.h"
 #include "storage/store.h"
@@ -70,8 +71,7 @@ int RunOneShot(const RunOptions& o, std::FILE* out, std::FILE* err) {
                          rejection->message.c_str());
             return true;
           }
-          pipeline::RecordIdentity id = pipeline::IdentityOf(r.request);
-          batch.push_back({id.initiative, static_cast<storage::RecordKind>(id.kind), id.id, wire});
+          batch.push_back(services::ToAppend(pipeline::IdentityOf(r.request), wire));
           return true;
         });
     if (!parsed.ok()) {

@@ -72,9 +72,7 @@ class ThemeApplierTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.status();
     std::vector<storage::RecordToAppend> batch;
     for (const IngestRequest& r : records) {
-      pipeline::RecordIdentity id = pipeline::IdentityOf(r);
-      batch.push_back(
-          {id.initiative, static_cast<storage::RecordKind>(id.kind), id.id, r.SerializeAsString()});
+      batch.push_back(ToAppend(pipeline::IdentityOf(r), r.SerializeAsString()));
     }
     ASSERT_TRUE((*store)->Append(batch).ok());
   }
