@@ -1,13 +1,15 @@
 #include "pipeline/cluster_metrics.h"
 
 #include <cmath>
-
-#include "absl/container/flat_hash_map.h"
+#include <map>
+#include <utility>
 
 namespace fieldloop::pipeline {
 namespace {
 
-double Entropy(const absl::flat_hash_map<int64_t, int64_t>& counts, double n) {
+// Ordered maps: the floating-point sums below run in key order, so the scores are the same
+// in every process (hash-map order is salted per process).
+double Entropy(const std::map<int64_t, int64_t>& counts, double n) {
   double h = 0;
   for (const auto& [key, c] : counts) {
     const double p = c / n;
@@ -25,8 +27,8 @@ ClusterScores ScoreClustering(const std::vector<int64_t>& labels,
   ClusterScores s;
   const size_t n = std::min(labels.size(), clusters.size());
   if (n == 0) return s;
-  absl::flat_hash_map<int64_t, int64_t> label_counts, cluster_counts;
-  absl::flat_hash_map<std::pair<int64_t, int64_t>, int64_t> joint;
+  std::map<int64_t, int64_t> label_counts, cluster_counts;
+  std::map<std::pair<int64_t, int64_t>, int64_t> joint;
   for (size_t i = 0; i < n; ++i) {
     ++label_counts[labels[i]];
     ++cluster_counts[clusters[i]];
@@ -58,7 +60,7 @@ ClusterScores ScoreClustering(const std::vector<int64_t>& labels,
   const double max_index = (sum_l + sum_c) / 2;
   s.ari = max_index == expected ? 1.0 : (sum_joint - expected) / (max_index - expected);
 
-  absl::flat_hash_map<int64_t, int64_t> majority;  // cluster -> largest joint count
+  std::map<int64_t, int64_t> majority;  // cluster -> largest joint count
   for (const auto& [key, c] : joint) {
     int64_t& m = majority[key.second];
     m = std::max(m, c);
