@@ -55,9 +55,10 @@ struct ParsedPlan {
 //   on the later row: the first row wins.
 // - status: trimmed and case-insensitive; open; in_progress, "in progress", in-progress;
 //   done; wont_do, "wont do", "won't do", "won’t do" (U+2019). Anything else is an error.
-// - owner: trimmed. The server may defuse spreadsheet formulas by writing a cell that would
-//   start with = + - or @ behind a single quote ('=x); one such quote is removed, so "'=x"
-//   reads as "=x". A quote followed by anything else is kept ("'x", "O'Brien").
+// - owner: trimmed. A single quote in front of = + - or @ is the usual guard that keeps a
+//   spreadsheet from reading a cell as a formula ('=x); one such quote is removed, so "'=x"
+//   reads as "=x". A quote followed by anything else is kept ("'x", "O'Brien"). (The plan
+//   writer, RenderRefreshPlanCsv, does not add this guard yet.)
 // - due: YYYY-MM-DD and a real date from 1970 on (IsValidDate; 2026-02-30 is an error).
 //
 // Returns InvalidArgument, naming the problem, when the file as a whole is unusable: no
