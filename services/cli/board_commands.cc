@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_split.h"
 #include "grpcpp/grpcpp.h"
+#include "pipeline/record_validator.h"
 #include "proto/fieldloop/v1/board.grpc.pb.h"
 #include "services/board_keeper.h"
 #include "services/cli/connect.h"
@@ -48,6 +49,15 @@ int RunSnapshot(const SnapshotOptions& o, std::FILE* out, std::FILE* err) {
   if (o.server.empty()) {
     std::fprintf(err, "fieldloop snapshot: --server HOST:PORT is required\n");
     return 1;
+  }
+  // A malformed date is a usage error, found before connecting; the server would otherwise
+  // fail every initiative with it (exit 2), or none when it has no initiatives (exit 0).
+  if (!o.as_of.empty()) {
+    if (absl::StatusOr<absl::CivilDay> day = pipeline::ParseDay(o.as_of); !day.ok()) {
+      std::fprintf(err, "fieldloop snapshot: --as_of %s\n",
+                   std::string(day.status().message()).c_str());
+      return 1;
+    }
   }
   auto stub = BoardStub("snapshot", o.server, o.connect_timeout_s, err);
   if (stub == nullptr) return 1;
