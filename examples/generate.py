@@ -1196,6 +1196,12 @@ def main():
                "cert_pass_rate", "call_quality", "rep_id", "period"],
               ONBOARDING)
 
+    # The answer key: the planted theme of every feedback event, for measuring how well the
+    # clusterer recovers them (tests/pipeline/example_themes_test.cc). Written last, from
+    # data already made, so it draws nothing from the random generator.
+    write_csv(os.path.join(outdir, "planted_themes.csv"), ["id", "theme"],
+              sorted((ev["id"], t) for t, ev in planted))
+
     # Planted themes of the feedback events (stdout only, for checking clustering by eye).
     print("%-20s %5s  %-28s %s" % ("theme", "n", "NA/EMEA/APAC/LATAM", "SMB/MidMarket/Enterprise"))
     for theme in THEMES:

@@ -1,6 +1,7 @@
 #include "pipeline/board_renderer.h"
 
 #include <algorithm>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -29,6 +30,17 @@ void Checklist(std::string* out) {
 }
 
 }  // namespace
+
+std::vector<RefreshTask> InBoardOrder(const PrioritizedThemes& themes,
+                                      std::vector<RefreshTask> tasks) {
+  std::map<ThemeId, double> score;
+  for (const PrioritizedTheme* t : themes.All()) score[t->theme.id] = t->score;
+  std::stable_sort(tasks.begin(), tasks.end(), [&](const RefreshTask& a, const RefreshTask& b) {
+    if (a.priority != b.priority) return a.priority < b.priority;  // "P1" < "P2" < "P3".
+    return score[a.theme_id] > score[b.theme_id];
+  });
+  return tasks;
+}
 
 bool HasFeedback(const BoardInputs& in) { return in.feedback_events + in.call_transcripts > 0; }
 
@@ -68,7 +80,9 @@ std::string RenderBoard(const BoardInputs& in) {
                     ". The sections that need them say so.\n");
   }
   int64_t first = 0, last = 0;
-  for (const PrioritizedTheme* each : in.themes.All()) {
+  std::vector<const PrioritizedTheme*> every = in.themes.All();
+  for (const PrioritizedTheme& t : in.themes.emerging) every.push_back(&t);
+  for (const PrioritizedTheme* each : every) {
     const PrioritizedTheme& t = *each;
     if (first == 0 || t.theme.first_seen < first) first = t.theme.first_seen;
     last = std::max(last, t.theme.last_seen);
@@ -82,17 +96,17 @@ std::string RenderBoard(const BoardInputs& in) {
   int refresh = 0, create = 0;
   for (const RefreshTask& t : in.tasks) (t.action == "refresh" ? refresh : create)++;
   absl::StrAppend(
-      &out, absl::StrFormat("- %d global themes, %d regional; %d refresh and %d create tasks; "
-                            "%d ramp risks.\n\n",
-                            in.themes.global.size(), in.themes.regional.size(), refresh, create,
-                            in.ramp_risks.size()));
+      &out, absl::StrFormat("- %d global themes, %d regional, %d emerging; %d refresh and %d "
+                            "create tasks; %d ramp risks.\n\n",
+                            in.themes.global.size(), in.themes.regional.size(),
+                            in.themes.emerging.size(), refresh, create, in.ramp_risks.size()));
 
   // Prioritized fixes.
   absl::StrAppend(&out, "## Prioritized fixes\n\n",
                   "| rank | theme | why | owner | due | format | status |\n",
                   "| --- | --- | --- | --- | --- | --- | --- |\n");
   int rank = 0;
-  for (const RefreshTask& t : in.tasks) {
+  for (const RefreshTask& t : InBoardOrder(in.themes, in.tasks)) {
     const std::string what =
         t.action == "refresh" ? absl::StrCat("refresh ", t.asset) : "new content";
     absl::StrAppend(&out, "| ", ++rank, " (", t.priority, ") | ", Cell(t.theme), " | ",
@@ -101,12 +115,48 @@ std::string RenderBoard(const BoardInputs& in) {
   }
   if (in.tasks.empty()) absl::StrAppend(&out, "| - | no fixes needed | | | | | |\n");
 
+  // Loud themes whose content is already fresh: more content may not be the answer.
+  std::vector<std::string> fresh;
+  for (const PrioritizedTheme* t : in.themes.All()) {
+    auto it = in.linked_assets.find(t->theme.id);
+    if (it == in.linked_assets.end()) continue;
+    std::vector<std::string> titles;
+    for (const LinkedAsset& a : it->second) {
+      if (a.freshness.stale) break;
+      titles.push_back(absl::StrCat(a.title, ", ", a.asset_id));
+    }
+    if (titles.size() != it->second.size()) continue;
+    fresh.push_back(absl::StrCat("**", t->theme.label, "** (", t->theme.mentions, " mentions; ",
+                                 absl::StrJoin(titles, "; "), ")"));
+    if (fresh.size() == 5) break;
+  }
+  if (!fresh.empty()) {
+    absl::StrAppend(&out,
+                    "\nAlready covered by fresh content, so no task: ", absl::StrJoin(fresh, ", "),
+                    ". If these keep coming up, the content may not be reaching reps, or the "
+                    "root cause may be coaching, process or the product rather than content.\n");
+  }
+
   // Regional themes.
   absl::StrAppend(&out, "\n## Regional themes\n\n");
   if (in.themes.regional.empty())
     absl::StrAppend(&out, "None: every theme is spread across regions and segments.\n");
   for (const PrioritizedTheme& t : in.themes.regional) {
     absl::StrAppend(&out, "- **", t.theme.label, "** (", t.concentrated_in, "): ", t.why, "\n");
+  }
+
+  // Emerging signals.
+  if (!in.themes.emerging.empty()) {
+    absl::StrAppend(&out, "\n## Emerging signals\n\n",
+                    absl::StrFormat("Fewer than %d mentions each, so no task yet; worth a look if "
+                                    "they grow.\n\n",
+                                    in.themes.min_mentions));
+    for (const PrioritizedTheme& t : in.themes.emerging) {
+      std::vector<std::string> ids;
+      for (const pipeline::Quote& q : t.theme.quotes) ids.push_back(q.record_id);
+      absl::StrAppend(&out, "- **", t.theme.label, "**: ", t.why, " (", absl::StrJoin(ids, ", "),
+                      ")\n");
+    }
   }
 
   // Theme details.
@@ -124,14 +174,15 @@ std::string RenderBoard(const BoardInputs& in) {
         names.push_back(absl::StrCat(name, " (", n, ")"));
       absl::StrAppend(&out, "- Competitors: ", absl::StrJoin(names, ", "), "\n");
     }
-    std::vector<std::string> assets;
-    for (const RefreshTask& task : in.tasks) {
-      if (task.theme_id == t.theme.id && !task.asset_id.empty()) {
-        assets.push_back(absl::StrCat(task.asset, " (", task.asset_id, ")"));
+    if (auto it = in.linked_assets.find(t.theme.id); it != in.linked_assets.end()) {
+      std::vector<std::string> assets;
+      for (const LinkedAsset& a : it->second) {
+        assets.push_back(absl::StrCat(a.title, " (", a.asset_id, ", ",
+                                      a.freshness.stale ? "stale" : "fresh", ", updated ",
+                                      a.last_updated, ")"));
       }
-    }
-    if (!assets.empty())
       absl::StrAppend(&out, "- Linked assets: ", absl::StrJoin(assets, ", "), "\n");
+    }
     if (auto it = in.proof_points.find(t.theme.id); it != in.proof_points.end()) {
       for (const ProofPoint& p : it->second) {
         absl::StrAppend(&out, "- ", p.customer_story ? "Customer story" : "Proof point",

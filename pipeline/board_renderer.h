@@ -32,11 +32,18 @@ struct BoardInputs {
   std::vector<RampRisk> ramp_risks;
   // Proof points and customer stories by theme (TieProofPoints).
   std::map<ThemeId, std::vector<ProofPoint>> proof_points;
+  // Assets covering each ranked theme, fresh or stale (LinkAssets).
+  std::map<ThemeId, std::vector<LinkedAsset>> linked_assets;
 };
 
 // The board. With no feedback events and no transcripts it is a stub that names the missing
 // inputs and says that no refresh plan was generated.
 std::string RenderBoard(const BoardInputs& in);
+
+// `tasks` as the board's fixes table lists them: by priority, then by their theme's score
+// (best first), ties kept in plan order. The CSV keeps the plan's order (theme id).
+std::vector<RefreshTask> InBoardOrder(const PrioritizedThemes& themes,
+                                      std::vector<RefreshTask> tasks);
 
 // True when `in` has feedback to analyze (otherwise: stub board, no CSV).
 bool HasFeedback(const BoardInputs& in);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -74,7 +75,14 @@ absl::StatusOr<AssetFreshness> Freshness(const fieldloop::v1::ContentAsset& asse
 std::vector<std::string> AssetStems(const fieldloop::v1::ContentAsset& asset,
                                     TextNormalizer& normalizer) {
   std::string text = asset.title();
-  for (const std::string& tag : asset.tags()) absl::StrAppend(&text, " ", tag);
+  for (const std::string& tag : asset.tags()) {
+    // Tags are often squeezed: "soc2" is about SOC 2.
+    absl::StrAppend(&text, " ");
+    for (size_t i = 0; i < tag.size(); ++i) {
+      if (i > 0 && absl::ascii_isalpha(tag[i - 1]) && absl::ascii_isdigit(tag[i])) text += ' ';
+      text += tag[i];
+    }
+  }
   absl::StrAppend(&text, " ", TypeWords(asset.type()));
   return TextStems(text, normalizer);
 }

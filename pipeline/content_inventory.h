@@ -49,7 +49,8 @@ absl::StatusOr<AssetFreshness> Freshness(const fieldloop::v1::ContentAsset& asse
 std::vector<std::string> TextStems(absl::string_view text, TextNormalizer& normalizer);
 
 // The stems an asset is about: its title, its tags (split on ':', '-', '_' and spaces by the
-// normalizer) and its type's name, normalized like feedback text. Sorted, unique.
+// normalizer, and between a letter and a digit: "soc2" is "soc 2") and its type's name,
+// normalized like feedback text. Sorted, unique.
 std::vector<std::string> AssetStems(const fieldloop::v1::ContentAsset& asset,
                                     TextNormalizer& normalizer);
 

@@ -59,54 +59,47 @@ std::string SuggestedFormat(const PrioritizedTheme& p) {
   return "short deck";
 }
 
-std::vector<RefreshTask> PlanTasks(const PrioritizedThemes& themes,
-                                   const std::vector<fieldloop::v1::ContentAsset>& assets,
-                                   absl::CivilDay as_of, TextNormalizer& normalizer,
-                                   const PlanOptions& o) {
+std::map<ThemeId, std::vector<LinkedAsset>> LinkAssets(
+    const PrioritizedThemes& themes, const std::vector<fieldloop::v1::ContentAsset>& assets,
+    absl::CivilDay as_of, TextNormalizer& normalizer, const FreshnessWindows& windows) {
   // Assets sorted by id, with their stems and freshness.
   std::vector<const fieldloop::v1::ContentAsset*> sorted;
   for (const auto& a : assets) sorted.push_back(&a);
   std::sort(sorted.begin(), sorted.end(),
             [](const auto* a, const auto* b) { return a->asset_id() < b->asset_id(); });
-  struct AssetInfo {
-    const fieldloop::v1::ContentAsset* asset;
-    std::vector<std::string> stems;
-    AssetFreshness freshness;
-  };
-  std::vector<AssetInfo> infos;
+  std::vector<std::pair<LinkedAsset, std::vector<std::string>>> infos;
   for (const auto* a : sorted) {
-    absl::StatusOr<AssetFreshness> f = Freshness(*a, as_of, o.windows);
+    absl::StatusOr<AssetFreshness> f = Freshness(*a, as_of, windows);
     if (!f.ok()) continue;
-    infos.push_back({a, AssetStems(*a, normalizer), *f});
+    infos.push_back({{a->asset_id(), a->title(), a->owner(), a->last_updated(), a->type(), *f},
+                     AssetStems(*a, normalizer)});
   }
+  std::map<ThemeId, std::vector<LinkedAsset>> out;
+  for (const PrioritizedTheme* p : themes.All()) {
+    for (const auto& [asset, stems] : infos) {
+      if (Covers(stems, p->theme.stems)) out[p->theme.id].push_back(asset);
+    }
+  }
+  return out;
+}
 
+std::vector<RefreshTask> PlanTasks(const PrioritizedThemes& themes,
+                                   const std::vector<fieldloop::v1::ContentAsset>& assets,
+                                   absl::CivilDay as_of, TextNormalizer& normalizer,
+                                   const PlanOptions& options) {
+  return PlanTasks(themes, LinkAssets(themes, assets, as_of, normalizer, options.windows), as_of,
+                   options);
+}
+
+std::vector<RefreshTask> PlanTasks(const PrioritizedThemes& themes,
+                                   const std::map<ThemeId, std::vector<LinkedAsset>>& links,
+                                   absl::CivilDay as_of, const PlanOptions& o) {
   std::vector<RefreshTask> tasks;
   auto plan = [&](const PrioritizedTheme& p, const std::string& priority) {
     const int days = priority == "P1" ? o.p1_days : priority == "P2" ? o.p2_days : o.p3_days;
     const std::string due = absl::FormatCivilTime(as_of + days);
-    bool covered = false;
-    for (const AssetInfo& info : infos) {
-      if (!Covers(info.stems, p.theme.stems)) continue;
-      covered = true;
-      if (!info.freshness.stale) continue;
-      RefreshTask t;
-      t.task_key = absl::StrCat(p.theme.id, "/", info.asset->asset_id());
-      t.theme_id = p.theme.id;
-      t.theme = p.theme.label;
-      t.asset_id = info.asset->asset_id();
-      t.asset = info.asset->title();
-      t.action = "refresh";
-      t.format = SuggestedFormatForAsset(info.asset->type());
-      t.owner = info.asset->owner();
-      t.due = due;
-      t.priority = priority;
-      t.evidence_count = p.theme.mentions;
-      t.reason = absl::StrFormat("last updated %s, %d days ago (window %d); theme: %s",
-                                 info.asset->last_updated(), info.freshness.age_days,
-                                 info.freshness.window_days, p.why);
-      tasks.push_back(std::move(t));
-    }
-    if (!covered) {
+    const auto linked = links.find(p.theme.id);
+    if (linked == links.end()) {
       RefreshTask t;
       t.task_key = absl::StrCat(p.theme.id, "/new");
       t.theme_id = p.theme.id;
@@ -119,6 +112,26 @@ std::vector<RefreshTask> PlanTasks(const PrioritizedThemes& themes,
       t.priority = priority;
       t.evidence_count = p.theme.mentions;
       t.reason = absl::StrCat("no asset covers this theme; ", p.why);
+      tasks.push_back(std::move(t));
+      return;
+    }
+    for (const LinkedAsset& asset : linked->second) {
+      if (!asset.freshness.stale) continue;
+      RefreshTask t;
+      t.task_key = absl::StrCat(p.theme.id, "/", asset.asset_id);
+      t.theme_id = p.theme.id;
+      t.theme = p.theme.label;
+      t.asset_id = asset.asset_id;
+      t.asset = asset.title;
+      t.action = "refresh";
+      t.format = SuggestedFormatForAsset(asset.type);
+      t.owner = asset.owner;
+      t.due = due;
+      t.priority = priority;
+      t.evidence_count = p.theme.mentions;
+      t.reason =
+          absl::StrFormat("last updated %s, %d days ago (window %d); theme: %s", asset.last_updated,
+                          asset.freshness.age_days, asset.freshness.window_days, p.why);
       tasks.push_back(std::move(t));
     }
   };

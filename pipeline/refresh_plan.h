@@ -4,6 +4,7 @@
 #ifndef FIELDLOOP_PIPELINE_REFRESH_PLAN_H_
 #define FIELDLOOP_PIPELINE_REFRESH_PLAN_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,19 @@ struct PlanOptions {
   int p1_days = 14, p2_days = 30, p3_days = 60;
 };
 
+// An asset that covers a theme (Covers), with its freshness on as_of.
+struct LinkedAsset {
+  std::string asset_id, title, owner, last_updated;
+  fieldloop::v1::AssetType type = fieldloop::v1::ASSET_TYPE_UNSPECIFIED;
+  AssetFreshness freshness;
+};
+
+// The assets covering each ranked theme (global and regional; a theme no asset covers is
+// absent), by asset id. Assets whose last_updated does not parse are skipped.
+std::map<ThemeId, std::vector<LinkedAsset>> LinkAssets(
+    const PrioritizedThemes& themes, const std::vector<fieldloop::v1::ContentAsset>& assets,
+    absl::CivilDay as_of, TextNormalizer& normalizer, const FreshnessWindows& windows);
+
 // The format suggested for new content on `theme` (docs/analysis.md).
 std::string SuggestedFormat(const PrioritizedTheme& theme);
 
@@ -55,6 +69,10 @@ std::vector<RefreshTask> PlanTasks(const PrioritizedThemes& themes,
                                    const std::vector<fieldloop::v1::ContentAsset>& assets,
                                    absl::CivilDay as_of, TextNormalizer& normalizer,
                                    const PlanOptions& options = {});
+// The same, from the assets LinkAssets found (options.windows is not used again).
+std::vector<RefreshTask> PlanTasks(const PrioritizedThemes& themes,
+                                   const std::map<ThemeId, std::vector<LinkedAsset>>& links,
+                                   absl::CivilDay as_of, const PlanOptions& options = {});
 
 // RFC 4180 CSV (CRLF line ends, fields quoted when they hold a comma, quote, CR or LF)
 // with kRefreshPlanHeader.

@@ -104,6 +104,7 @@ ThemeSummary ThemeBook::Summarize(ThemeId theme, const ThemeClusterer& clusterer
   const std::string& tag = clusterer.TagOf(theme);
   if (!tag.empty()) {
     s.label = tag;
+    s.tagged = true;
   } else {
     s.label = label.empty() ? absl::StrCat("theme ", theme) : absl::StrJoin(label, " / ");
   }

@@ -44,7 +44,8 @@ struct Quote {
 
 struct ThemeSummary {
   ThemeId id = -1;
-  std::string label;  // The manual tag, else 1-3 terms, most distinctive first; "theme N".
+  std::string label;    // The manual tag, else 1-3 terms, most distinctive first; "theme N".
+  bool tagged = false;  // Someone tagged records with this theme (the label is the tag).
   // Top terms as stems with their weights, best first (ThemeClusterer::TopTerms).
   std::vector<std::pair<std::string, double>> stems;
   int64_t mentions = 0;

@@ -1,7 +1,10 @@
 #include "pipeline/theme_model.h"
 
+#include <cstring>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 
 namespace fieldloop::pipeline {
 namespace {
@@ -146,11 +149,60 @@ std::vector<DocumentFacts> DocumentsOf(const IngestRequest& request) {
   return docs;
 }
 
+const char* const kFramingWords[] = {
+    // Channels and occasions.
+    "call", "calls", "notes", "note", "disco", "demo", "ride", "along", "rode", "shadowed",
+    "observed", "meeting", "manager", "enablement", "session", "cert", "roleplay", "huddle", "qbr",
+    "training", "office", "hours", "slack", "survey", "answer", "email", "interview", "feedback",
+    "field", "team", "win", "loss", "debrief", "standup", "workshop", "webinar", "voicemail",
+    "chat", "thread", "channel", "quick", "today", "follow",
+    // Reporting verbs.
+    "said", "says", "told", "wrote", "posted", "came", "raised", "heard", nullptr};
+
 ThemeModel::ThemeModel(ModelOptions options)
     : normalizer_(options.normalizer), clusterer_(options.clusterer) {
   for (const char* const* word = kSmallTalkWords; *word != nullptr; ++word) {
     for (const Term& t : normalizer_.Normalize(*word)) small_talk_stems_.insert(t.stem);
   }
+  for (const char* const* word = kFramingWords; *word != nullptr; ++word) {
+    for (const Term& t : normalizer_.Normalize(*word)) framing_stems_.insert(t.stem);
+  }
+}
+
+size_t ThemeModel::FramingEnd(const std::string& text) {
+  // The clause ends at the first separator; only the first is considered.
+  size_t end = std::string::npos, body = 0;
+  for (const char* sep : {": ", " - ", ". "}) {
+    const size_t at = text.find(sep);
+    if (at != std::string::npos && at < end) {
+      end = at;
+      body = at + std::strlen(sep);
+    }
+  }
+  if (end == std::string::npos || end == 0 || body >= text.size()) return 0;
+  const std::vector<absl::string_view> words =
+      absl::StrSplit(absl::string_view(text).substr(0, end), ' ', absl::SkipEmpty());
+  if (words.size() > 8) return 0;
+  auto capitalized = [&](size_t i) {
+    const unsigned char first = static_cast<unsigned char>(words[i][0]);
+    return absl::ascii_isupper(first) || first >= 0x80;
+  };
+  int framing = 0;
+  for (size_t i = 0; i < words.size(); ++i) {
+    // A capitalized word is a name, but every sentence starts with one: the first word is
+    // a name only when the next one is capitalized too ("Redwood Dental call: "). A
+    // channel or handle ("(#deal-desk)", "@ana") names a place too.
+    const bool name = (capitalized(i) && (i > 0 || (words.size() > 1 && capitalized(1)))) ||
+                      absl::StrContains(words[i], '#') || absl::StrContains(words[i], '@');
+    for (const Term& t : normalizer_.Normalize(words[i])) {
+      if (framing_stems_.contains(t.stem)) {
+        ++framing;
+      } else if (!name) {
+        return 0;
+      }
+    }
+  }
+  return framing > 0 ? body : 0;
 }
 
 bool ThemeModel::IsSmallTalk(const std::vector<Term>& terms) const {
@@ -162,7 +214,10 @@ bool ThemeModel::IsSmallTalk(const std::vector<Term>& terms) const {
 }
 
 ThemeId ThemeModel::AssignDocument(const DocumentFacts& facts, const std::string* tag) {
-  std::vector<Term> terms = normalizer_.Normalize(facts.text);
+  // A feedback note's framing clause says where it came from, not what was heard.
+  const bool feedback = !facts.from_transcript && !facts.from_win_loss;
+  std::vector<Term> terms = normalizer_.Normalize(
+      feedback ? absl::string_view(facts.text).substr(FramingEnd(facts.text)) : facts.text);
   // A tagged text always joins its tag's theme. Other texts need a term; transcript
   // sentences need three ("Sounds good." or "Loud and clear." have two at most), two of
   // them outside kSmallTalkWords.

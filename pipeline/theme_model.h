@@ -13,6 +13,13 @@
 //   than two terms outside kSmallTalkWords (pleasantries, scheduling, travel, weather:
 //   "It's fine, go ahead.", "Send it over and we'll review internally."); numbers do not
 //   count as such terms.
+// - A feedback event's leading framing clause is not clustered (it stays in the quote): the
+//   text before the first ": ", " - " or ". " when that clause has at most eight words, at
+//   least one of them in kFramingWords, and every other word a framing word, a stop word
+//   or a name (a capitalized word, the first only when the second is capitalized too, or
+//   a word with '#' or '@' such as a channel):
+//   "Call notes: ", "Ride-along with Ana Diaz: ",
+//   "Rode along on the Redwood Dental meeting. ", "From Slack (#deal-desk): ".
 // - WinLossNote: each objection, one document carrying the deal's outcome, amount and
 //   competitors.
 // - ContentAsset, OnboardingMetric: no documents.
@@ -43,6 +50,11 @@ extern const char* const kNeedCues[];
 // sentence made (almost) only of these is small talk, not a buyer need. Matched by stem.
 extern const char* const kSmallTalkWords[];
 
+// Words that say where a feedback note came from rather than what was heard: channels
+// ("call", "ride-along", "slack", "survey"), occasions ("session", "huddle", "demo") and
+// reporting verbs ("said", "posted"). Matched by stem.
+extern const char* const kFramingWords[];
+
 // The texts of `request` worth clustering, with the facts each carries.
 std::vector<DocumentFacts> DocumentsOf(const fieldloop::v1::IngestRequest& request);
 
@@ -70,6 +82,10 @@ class ThemeModel {
 
   const ThemeClusterer& clusterer() const { return clusterer_; }
 
+  // Offset in a feedback text where its body starts, after a leading framing clause (see
+  // the file comment); 0 when there is none.
+  size_t FramingEnd(const std::string& text);
+
  private:
   ThemeId AssignDocument(const DocumentFacts& facts, const std::string* tag);
   // True when a transcript sentence with `terms` is small talk (see kSmallTalkWords).
@@ -79,6 +95,7 @@ class ThemeModel {
   ThemeClusterer clusterer_;
   ThemeBook book_;
   absl::flat_hash_set<std::string> small_talk_stems_;
+  absl::flat_hash_set<std::string> framing_stems_;
 };
 
 }  // namespace fieldloop::pipeline

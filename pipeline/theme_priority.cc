@@ -31,15 +31,25 @@ std::string Money(double amount) {
 PrioritizedThemes Prioritize(const std::vector<ThemeSummary>& themes, absl::CivilDay as_of,
                              int all_regions, int all_segments, const PriorityOptions& o) {
   PrioritizedThemes out;
+  out.min_mentions = o.min_mentions;
   const std::string current = QuarterOfDay(as_of);
   const std::string previous = PreviousQuarter(current);
+  const absl::CivilMonth month(as_of);
+  const absl::CivilDay quarter_start(
+      absl::CivilMonth(month.year(), (month.month() - 1) / 3 * 3 + 1));
+  const absl::CivilDay quarter_end(absl::CivilMonth(quarter_start) + 3);
+  // Share of the current quarter that has passed, as_of included: (0, 1].
+  const double elapsed = static_cast<double>(as_of - quarter_start + 1) /
+                         static_cast<double>(quarter_end - quarter_start);
   const int64_t as_of_seconds = absl::ToUnixSeconds(absl::FromCivil(as_of, absl::UTCTimeZone()));
   for (const ThemeSummary& t : themes) {
     PrioritizedTheme p;
     p.theme = t;
     p.this_quarter = CountOf(t.by_quarter, current);
     p.last_quarter = CountOf(t.by_quarter, previous);
-    const double trend = std::clamp(static_cast<double>(p.this_quarter - p.last_quarter) /
+    // The current quarter is only partly over: compare its pace with the last quarter.
+    const double pace = static_cast<double>(p.this_quarter) / elapsed;
+    const double trend = std::clamp((pace - static_cast<double>(p.last_quarter)) /
                                         static_cast<double>(std::max<int64_t>(p.last_quarter, 1)),
                                     -1.0, 2.0);
     const double days_since = std::max<double>(0, (as_of_seconds - t.last_seen) / 86400.0);
@@ -78,7 +88,8 @@ PrioritizedThemes Prioritize(const std::vector<ThemeSummary>& themes, absl::Civi
     }
     if (best.size() >= 2) p.recurring_quarters = best;
 
-    std::vector<std::string> why = {absl::StrCat(t.mentions, " mentions")};
+    std::vector<std::string> why = {
+        absl::StrCat(t.mentions, t.mentions == 1 ? " mention" : " mentions")};
     if (p.last_quarter > 0 || p.this_quarter > 0) {
       why.push_back(absl::StrFormat("%d this quarter vs %d last", p.this_quarter, p.last_quarter));
     }
@@ -91,13 +102,17 @@ PrioritizedThemes Prioritize(const std::vector<ThemeSummary>& themes, absl::Civi
                                t.by_segment.size() == 1 ? "" : "s"));
     why.push_back(absl::StrFormat("last seen %.0f days ago", days_since));
     p.why = absl::StrJoin(why, ", ");
-    (p.regional ? out.regional : out.global).push_back(std::move(p));
+    (t.mentions < o.min_mentions && !t.tagged ? out.emerging
+     : p.regional                             ? out.regional
+                                              : out.global)
+        .push_back(std::move(p));
   }
   auto order = [](const PrioritizedTheme& a, const PrioritizedTheme& b) {
     return a.score != b.score ? a.score > b.score : a.theme.id < b.theme.id;
   };
   std::sort(out.global.begin(), out.global.end(), order);
   std::sort(out.regional.begin(), out.regional.end(), order);
+  std::sort(out.emerging.begin(), out.emerging.end(), order);
   return out;
 }
 

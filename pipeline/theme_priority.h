@@ -24,6 +24,10 @@ struct PriorityOptions {
   double regional_share = 0.7;
   // Themes with fewer mentions are never called regional (too few to tell). Default: 5.
   int64_t regional_min_mentions = 5;
+  // Themes with fewer mentions are emerging: too thin to act on yet. They are listed on
+  // the board but not ranked and get no task. A theme someone tagged by hand is always
+  // ranked: a person already judged it worth tracking. Default: 3.
+  int64_t min_mentions = 3;
   // A quarter counts for recurrence when the theme has at least this many mentions in it.
   // Default: 2.
   int64_t recurring_min_per_quarter = 2;
@@ -46,8 +50,11 @@ struct PrioritizedTheme {
 struct PrioritizedThemes {
   std::vector<PrioritizedTheme> global;    // Best first (score, then theme id).
   std::vector<PrioritizedTheme> regional;  // Best first, ranked on their own.
+  // Below PriorityOptions::min_mentions: best first, not in global, regional or All().
+  std::vector<PrioritizedTheme> emerging;
+  int64_t min_mentions = 0;  // PriorityOptions::min_mentions used.
 
-  // Every theme: the global ones, then the regional ones.
+  // Every ranked theme: the global ones, then the regional ones (not the emerging ones).
   std::vector<const PrioritizedTheme*> All() const {
     std::vector<const PrioritizedTheme*> all;
     all.reserve(global.size() + regional.size());

@@ -70,7 +70,10 @@ absl::StatusOr<RenderedOutputs> RenderOutputs(const storage::Store& store,
     std::vector<fieldloop::v1::ContentAsset> asset_list;
     for (auto& [id, a] : assets) asset_list.push_back(a);
     pipeline::TextNormalizer normalizer;
-    in.tasks = pipeline::PlanTasks(in.themes, asset_list, as_of, normalizer);
+    const pipeline::PlanOptions plan_options;
+    in.linked_assets =
+        pipeline::LinkAssets(in.themes, asset_list, as_of, normalizer, plan_options.windows);
+    in.tasks = pipeline::PlanTasks(in.themes, in.linked_assets, as_of, plan_options);
     std::vector<fieldloop::v1::OnboardingMetric> metric_list;
     for (auto& [id, m] : metrics) metric_list.push_back(m);
     in.ramp_risks = pipeline::FindRampRisks(metric_list);
@@ -84,7 +87,7 @@ absl::StatusOr<RenderedOutputs> RenderOutputs(const storage::Store& store,
   result.stub = !pipeline::HasFeedback(in);
   if (!result.stub) result.plan_csv = pipeline::RenderRefreshPlanCsv(in.tasks);
   result.themes = static_cast<int>(in.themes.global.size() + in.themes.regional.size());
-  result.tasks = std::move(in.tasks);
+  result.tasks = pipeline::InBoardOrder(in.themes, std::move(in.tasks));
   return result;
 }
 

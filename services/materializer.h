@@ -34,7 +34,7 @@ struct RenderedOutputs {
   std::string board;                            // Markdown.
   std::string plan_csv;                         // Empty for a stub.
   int themes = 0;                               // Themes on the board (global + regional).
-  std::vector<pipeline::RefreshTask> tasks;     // Priority order, edits applied.
+  std::vector<pipeline::RefreshTask> tasks;     // Board order (InBoardOrder), edits applied.
   std::vector<state::TaskRecord> task_records;  // To store when written.
 };
 
@@ -50,7 +50,7 @@ struct MaterializeResult {
   OutputPaths paths;
   bool stub = false;  // No feedback: stub board, no CSV written; else both written.
   int themes = 0;
-  std::vector<pipeline::RefreshTask> tasks;  // Priority order.
+  std::vector<pipeline::RefreshTask> tasks;  // Board order (InBoardOrder).
   // With keep_history: the dated copies, "" otherwise.
   std::string history_board, history_plan;
 };

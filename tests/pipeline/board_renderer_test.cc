@@ -79,6 +79,70 @@ TEST(BoardRenderer, MissingWinLossIsNamedAndTheRestStillWorks) {
   EXPECT_THAT(board, HasSubstr("> \"Could we offer monthly billing?\" (fb-7)"));
 }
 
+TEST(BoardRenderer, ThinThemesAreListedAsEmergingSignalsWithoutATask) {
+  BoardInputs in = Inputs();
+  ThemeSummary thin;
+  thin.id = 9;
+  thin.label = "kiwi / orchard";
+  thin.mentions = 1;
+  thin.by_region = {{"APAC", 1}};
+  thin.by_segment = {{"SMB", 1}};
+  thin.last_seen = 1795132800;
+  thin.quotes = {{"fb-9", "Kiwi orchards want offline mode.", 0.9}};
+  ThemeSummary main = in.themes.regional.at(0).theme;
+  in.themes = Prioritize({main, thin}, in.as_of, 4, 3);
+  const std::string board = RenderBoard(in);
+  EXPECT_THAT(board, HasSubstr("## Emerging signals\n\nFewer than 3 mentions each"));
+  EXPECT_THAT(board, HasSubstr("- **kiwi / orchard**: 1 mention, 1 region, 1 segment, last seen "
+                               "5 days ago (fb-9)"));
+  EXPECT_THAT(board, HasSubstr("0 global themes, 1 regional, 1 emerging"));
+  EXPECT_THAT(board, Not(HasSubstr("### kiwi / orchard")));  // No theme details.
+}
+
+TEST(BoardRenderer, LinkedAssetsAreShownAndFreshlyCoveredThemesAreCalledOut) {
+  BoardInputs in = Inputs();
+  LinkedAsset deck;
+  deck.asset_id = "cnt-3";
+  deck.title = "Billing FAQ";
+  deck.last_updated = "2026-10-06";
+  in.linked_assets[4] = {deck};
+  std::string board = RenderBoard(in);
+  EXPECT_THAT(board, HasSubstr("- Linked assets: Billing FAQ (cnt-3, fresh, updated 2026-10-06)"));
+  EXPECT_THAT(board, HasSubstr("Already covered by fresh content, so no task: **monthly | "
+                               "billing** (20 mentions; Billing FAQ, cnt-3)."));
+  // One stale covering asset: a refresh is the fix, not a call-out.
+  in.linked_assets[4][0].freshness.stale = true;
+  board = RenderBoard(in);
+  EXPECT_THAT(board, HasSubstr("(cnt-3, stale, updated 2026-10-06)"));
+  EXPECT_THAT(board, Not(HasSubstr("Already covered by fresh content")));
+}
+
+TEST(BoardRenderer, FixesAreListedByPriorityThenByTheirThemeScore) {
+  ThemeSummary a, b;
+  a.id = 1;
+  a.mentions = 3;
+  b.id = 2;
+  b.mentions = 30;  // Scores higher.
+  for (ThemeSummary* t : {&a, &b}) {
+    t->by_region = {{"NA", t->mentions / 2}, {"EMEA", t->mentions - t->mentions / 2}};
+    t->by_segment = {{"SMB", t->mentions / 2}, {"Enterprise", t->mentions - t->mentions / 2}};
+  }
+  const PrioritizedThemes themes = Prioritize({a, b}, absl::CivilDay(2026, 11, 25), 2, 2);
+  RefreshTask p3, low, high;
+  p3.theme_id = 2;
+  p3.priority = "P3";
+  low.theme_id = 1;
+  low.priority = "P2";
+  high.theme_id = 2;
+  high.priority = "P2";
+  const std::vector<RefreshTask> order = InBoardOrder(themes, {p3, low, high});
+  ASSERT_EQ(order.size(), 3u);
+  EXPECT_EQ(order[0].theme_id, 2);
+  EXPECT_EQ(order[0].priority, "P2");
+  EXPECT_EQ(order[1].theme_id, 1);
+  EXPECT_EQ(order[2].priority, "P3");
+}
+
 TEST(BoardRenderer, SameInputsGiveByteIdenticalBoards) {
   EXPECT_EQ(RenderBoard(Inputs()), RenderBoard(Inputs()));
 }

@@ -81,6 +81,17 @@ TEST(AssetMatching, TitleTagsAndTypeMakeTheAssetStems) {
   EXPECT_TRUE(std::is_sorted(stems.begin(), stems.end()));
 }
 
+TEST(AssetMatching, SqueezedTagsSplitBetweenLettersAndDigits) {
+  TextNormalizer n;
+  // "soc2" is about SOC 2, as feedback writes it ("soc", and "2" is too short to keep).
+  std::vector<std::string> stems =
+      AssetStems(Asset("op", fieldloop::v1::ASSET_TYPE_ONE_PAGER, "Trust Overview", "2026-05-18",
+                       {"soc2", "gdpr", "iso27001"}),
+                 n);
+  EXPECT_THAT(stems, ::testing::IsSupersetOf({"soc", "gdpr", "iso"}));  // 27001: 5 digits, dropped.
+  EXPECT_THAT(stems, ::testing::Not(::testing::Contains("soc2")));
+}
+
 TEST(AssetMatching, AnAssetCoversAThemeWhenItSharesItsHeavyTerms) {
   TextNormalizer n;
   const std::vector<std::pair<std::string, double>> acme_theme = {

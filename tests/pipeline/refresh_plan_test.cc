@@ -1,5 +1,6 @@
 #include "pipeline/refresh_plan.h"
 
+#include <map>
 #include <set>
 #include <string>
 #include <tuple>
@@ -79,6 +80,22 @@ TEST_F(RefreshPlanTest, StaleAssetOfALiveThemeGetsARefreshTaskOwnedByItsOwner) {
   EXPECT_EQ(refresh->status, "open");
   EXPECT_EQ(refresh->evidence_count, 30);
   EXPECT_THAT(refresh->reason, HasSubstr("last updated 2025-03-10, 625 days ago (window 90)"));
+}
+
+TEST_F(RefreshPlanTest, LinkedAssetsAreEveryCoveringAssetFreshOrStale) {
+  const std::map<ThemeId, std::vector<LinkedAsset>> links =
+      LinkAssets(themes_, assets_, kAsOf, normalizer_, FreshnessWindows{});
+  ASSERT_EQ(links.size(), 2u);  // acme and security; nothing covers billing.
+  ASSERT_EQ(links.at(1).size(), 1u);
+  EXPECT_EQ(links.at(1)[0].asset_id, "cnt-1");
+  EXPECT_TRUE(links.at(1)[0].freshness.stale);
+  ASSERT_EQ(links.at(3).size(), 1u);
+  EXPECT_EQ(links.at(3)[0].asset_id, "cnt-2");
+  EXPECT_EQ(links.at(3)[0].owner, "security-team@example.com");
+  EXPECT_FALSE(links.at(3)[0].freshness.stale);
+  // The plan made from the links is the plan made from the assets.
+  EXPECT_EQ(RenderRefreshPlanCsv(PlanTasks(themes_, links, kAsOf)),
+            RenderRefreshPlanCsv(PlanTasks(themes_, assets_, kAsOf, normalizer_)));
 }
 
 TEST_F(RefreshPlanTest, AThemeNoAssetCoversGetsACreateTaskWithAFormat) {

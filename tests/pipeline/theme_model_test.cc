@@ -118,6 +118,48 @@ TEST(ThemeModel, TranscriptKeepsBuyerSentencesAndRepSentencesReportingANeed) {
   EXPECT_EQ(model.Apply(r).size(), 2u);
 }
 
+TEST(ThemeModel, FramingClauseOfAFeedbackNoteIsFound) {
+  ThemeModel model;
+  auto body = [&](const std::string& text) { return text.substr(model.FramingEnd(text)); };
+  // Channels, occasions, reporting verbs, names and channels are framing.
+  EXPECT_EQ(body("Call notes: buyer wants SOC 2."), "buyer wants SOC 2.");
+  EXPECT_EQ(body("Ride-along with Ana Diaz: price again."), "price again.");
+  EXPECT_EQ(body("Rode along on the Redwood Dental meeting. Price again."), "Price again.");
+  EXPECT_EQ(body("From Slack (#deal-desk): price again."), "price again.");
+  EXPECT_EQ(body("Redwood Dental call - price again."), "price again.");
+  EXPECT_EQ(body("Raised in today's cert session: price again."), "price again.");
+  // A clause with a word that is none of these is what was heard: kept whole.
+  EXPECT_EQ(model.FramingEnd("Pricing came up: buyer wants 20% off."), 0u);
+  EXPECT_EQ(model.FramingEnd("Data migration took longer than the sales cycle. Buyer left."), 0u);
+  // Every sentence starts with a capital: a first word is a name only before another
+  // capitalized word.
+  EXPECT_EQ(model.FramingEnd("Salesforce call. Buyer wants two-way sync."), 0u);
+  EXPECT_EQ(body("Nordhavn Shipping call. Buyer wants two-way sync."), "Buyer wants two-way sync.");
+  // Only the first separator counts, the clause has at most eight words, and a clause
+  // with no framing word (only names) or with nothing after it is kept.
+  EXPECT_EQ(model.FramingEnd("Buyer wants sync: call notes: more."), 0u);
+  EXPECT_EQ(model.FramingEnd("Call with the team of the one in the middle of it: more."), 0u);
+  EXPECT_EQ(model.FramingEnd("Redwood Dental: price again."), 0u);
+  EXPECT_EQ(model.FramingEnd("Call notes: "), 0u);
+}
+
+TEST(ThemeModel, FramingClauseIsQuotedButNotClustered) {
+  // Two notes with the same framing and nothing else in common stay apart, and the quote
+  // keeps the whole text.
+  ThemeModel model;
+  IngestRequest a, b;
+  a.mutable_feedback_event()->set_id("fb-1");
+  a.mutable_feedback_event()->set_text("Quick one from a demo: buyer wants monthly billing.");
+  b.mutable_feedback_event()->set_id("fb-2");
+  b.mutable_feedback_event()->set_text("Quick one from a demo: security questionnaire overdue.");
+  const std::vector<ThemeId> ta = model.Apply(a), tb = model.Apply(b);
+  ASSERT_EQ(ta.size(), 1u);
+  ASSERT_EQ(tb.size(), 1u);
+  EXPECT_NE(ta[0], tb[0]);
+  EXPECT_EQ(model.Summaries()[0].quotes[0].text,
+            "Quick one from a demo: buyer wants monthly billing.");
+}
+
 TEST(ThemeModel, TaggedFeedbackIsLabelledWithItsTag) {
   IngestRequest r;
   auto* e = r.mutable_feedback_event();

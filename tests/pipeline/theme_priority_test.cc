@@ -57,6 +57,35 @@ TEST(ThemePriority, BiggerGrowingCostlierThemesComeFirstAndTheScoreExplainsItsel
   EXPECT_NEAR(p.global[0].trend_part, 0.5 * 2.0, 1e-12);  // +200%, the clamp's maximum.
 }
 
+TEST(ThemePriority, TrendComparesThePaceOfThePartialQuarterWithTheLastOne) {
+  // As of 2026-11-25, 56 of Q4's 92 days have passed: 12 mentions so far is a pace of
+  // 12 / (56 / 92) = 19.7 per quarter, against 10 last quarter.
+  ThemeSummary t = Theme(1, 22, {{"NA", 22}}, {{"2026-Q3", 10}, {"2026-Q4", 12}});
+  PrioritizedThemes p = Prioritize({t}, kAsOf, 1, 1);
+  const PrioritizedTheme& only = p.global.empty() ? p.regional.at(0) : p.global[0];
+  EXPECT_NEAR(only.trend_part, 0.5 * (12.0 / (56.0 / 92.0) - 10.0) / 10.0, 1e-12);
+  // On a quarter's last day the pace is the count itself.
+  p = Prioritize({t}, absl::CivilDay(2026, 12, 31), 1, 1);
+  const PrioritizedTheme& last_day = p.global.empty() ? p.regional.at(0) : p.global[0];
+  EXPECT_NEAR(last_day.trend_part, 0.5 * (12.0 - 10.0) / 10.0, 1e-12);
+}
+
+TEST(ThemePriority, ThinThemesAreEmergingUnlessTagged) {
+  ThemeSummary thin = Theme(1, 2, {{"NA", 1}, {"EMEA", 1}}, {{"2026-Q4", 2}});
+  ThemeSummary tagged = Theme(2, 1, {{"NA", 1}}, {{"2026-Q4", 1}});
+  tagged.tagged = true;
+  ThemeSummary enough = Theme(3, 3, {{"NA", 1}, {"EMEA", 2}}, {{"2026-Q4", 3}});
+  PrioritizedThemes p = Prioritize({thin, tagged, enough}, kAsOf, 2, 1);
+  EXPECT_EQ(p.min_mentions, 3);
+  ASSERT_EQ(p.emerging.size(), 1u);
+  EXPECT_EQ(p.emerging[0].theme.id, 1);
+  ASSERT_EQ(p.All().size(), 2u);
+  EXPECT_EQ(p.emerging[0].why.substr(0, 11), "2 mentions,");
+  PriorityOptions keep_all;
+  keep_all.min_mentions = 1;
+  EXPECT_TRUE(Prioritize({thin, tagged, enough}, kAsOf, 2, 1, keep_all).emerging.empty());
+}
+
 TEST(ThemePriority, AThemeLoudInOneRegionIsRegionalAndRankedOnItsOwn) {
   ThemeSummary emea = Theme(1, 10, {{"EMEA", 8}, {"NA", 2}}, {{"2026-Q4", 10}});
   ThemeSummary global = Theme(2, 6, {{"EMEA", 2}, {"NA", 2}, {"APAC", 2}}, {{"2026-Q4", 6}});
