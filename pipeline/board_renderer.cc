@@ -247,16 +247,21 @@ std::string RenderBoard(const BoardInputs& in) {
 
   // Recurring themes.
   absl::StrAppend(&out, "\n## Recurring themes for product-gap / ICP review\n\n");
-  any = false;
-  for (const PrioritizedTheme* each : in.themes.All()) {
-    const PrioritizedTheme& t = *each;
-    if (t.recurring_quarters.empty()) continue;
-    any = true;
-    absl::StrAppend(&out, "- **", t.theme.label, "** in ",
-                    absl::StrJoin(t.recurring_quarters, ", "),
-                    ": content alone may not fix this; worth asking whether the product or the "
-                    "ideal customer profile is the root cause.\n");
+  std::vector<std::string> recurring;
+  for (const PrioritizedTheme* t : in.themes.All()) {
+    if (t->recurring_quarters.empty()) continue;
+    recurring.push_back(absl::StrCat("- **", t->theme.label,
+                                     "**: ", absl::StrJoin(t->recurring_quarters, ", "), " (",
+                                     t->theme.mentions, " mentions)\n"));
   }
+  if (!recurring.empty()) {
+    absl::StrAppend(&out,
+                    "These came up in two or more consecutive quarters. Content alone may not "
+                    "fix them: worth asking whether the product or the ideal customer profile "
+                    "is the root cause.\n\n",
+                    absl::StrJoin(recurring, ""));
+  }
+  any = !recurring.empty();
   if (!any) absl::StrAppend(&out, "None yet.\n");
 
   // Objections for discovery and product.

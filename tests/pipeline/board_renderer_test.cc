@@ -73,7 +73,7 @@ TEST(BoardRenderer, MissingWinLossIsNamedAndTheRestStillWorks) {
   // The SMB-heavy theme is regional, with its concentration named.
   EXPECT_THAT(board, HasSubstr("(segment SMB)"));
   // Recurring in Q3 and Q4.
-  EXPECT_THAT(board, HasSubstr("in 2026-Q3, 2026-Q4"));
+  EXPECT_THAT(board, HasSubstr("- **monthly | billing**: 2026-Q3, 2026-Q4 (20 mentions)"));
   // Table cells escape '|'.
   EXPECT_THAT(board, HasSubstr("| monthly \\| billing |"));
   EXPECT_THAT(board, HasSubstr("> \"Could we offer monthly billing?\" (fb-7)"));
