@@ -31,6 +31,11 @@ _LIBS = {
     "utf8proc": (["libutf8proc"], []),
     # Debian's libstemmer (Snowball) ships no .pc file.
     "stemmer": ([], ["-lstemmer"]),
+    # libcurl (Debian's libcurl4-openssl-dev): the tasks webhook's HTTP client.
+    "curl": (["libcurl"], []),
+    # prometheus-cpp (Debian's prometheus-cpp-dev): core (registry, metric types) and pull
+    # (the HTTP exposer, civetweb underneath).
+    "prometheus": (["prometheus-cpp-pull", "prometheus-cpp-core"], []),
 }
 
 def _pkg_config(ctx, args):

@@ -283,6 +283,11 @@ void ThemeModel::Import(const state::ClustererGlobals& globals,
   }
 }
 
+std::optional<ThemeSummary> ThemeModel::Summary(ThemeId theme) const {
+  if (theme < 0 || clusterer_.Resolve(theme) != theme) return std::nullopt;
+  return book_.Summarize(theme, clusterer_);
+}
+
 std::vector<ThemeSummary> ThemeModel::Summaries() const {
   std::vector<ThemeSummary> out;
   for (ThemeId z : clusterer_.LiveThemes()) out.push_back(book_.Summarize(z, clusterer_));

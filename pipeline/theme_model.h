@@ -26,6 +26,7 @@
 #ifndef FIELDLOOP_PIPELINE_THEME_MODEL_H_
 #define FIELDLOOP_PIPELINE_THEME_MODEL_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,8 @@ class ThemeModel {
 
   // Summaries of the live themes, ascending id.
   std::vector<ThemeSummary> Summaries() const;
+  // Summary of one live theme; nullopt for a merged-away or unknown id.
+  std::optional<ThemeSummary> Summary(ThemeId theme) const;
 
   const ThemeClusterer& clusterer() const { return clusterer_; }
 

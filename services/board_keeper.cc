@@ -28,14 +28,39 @@ ThemeView ViewOf(const ThemeApplier& applier, const std::string& initiative) {
 
 absl::StatusOr<Materialized> BoardKeeper::Materialize(const std::string& initiative,
                                                       absl::CivilDay as_of, bool keep_history) {
+  return MaterializeFor(initiative, as_of, keep_history, MaterializeTrigger::kRequest);
+}
+
+absl::StatusOr<Materialized> BoardKeeper::MaterializeFor(const std::string& initiative,
+                                                         absl::CivilDay as_of, bool keep_history,
+                                                         MaterializeTrigger trigger) {
+  const absl::Time start = absl::Now();
+  const auto count = [&](bool ok) {
+    if (options_.metrics != nullptr) {
+      options_.metrics->RecordMaterialization(trigger, ok, absl::Now() - start);
+    }
+  };
   absl::StatusOr<storage::SequenceNumber> applied = CatchUp(initiative);
-  if (!applied.ok()) return applied.status();
+  if (!applied.ok()) {
+    // A bad name or an initiative without records is a bad request, not a failed run.
+    if (!absl::IsInvalidArgument(applied.status()) && !absl::IsNotFound(applied.status())) {
+      count(false);
+    }
+    return applied.status();
+  }
   absl::MutexLock lock(&mu_);
   absl::StatusOr<MaterializeResult> result =
       services::Materialize(*store_, initiative, ViewOf(*applier_, initiative), as_of,
                             options_.output_root, keep_history);
+  count(result.ok());
   if (!result.ok()) return result.status();
   materialized_[initiative] = *applied;
+  if (options_.plan_observer != nullptr) {
+    // Unreadable records count as never delivered: tasks are sent again rather than lost.
+    absl::StatusOr<pipeline::TaskRecords> records = ReadTaskRecords(*store_, initiative);
+    options_.plan_observer->OnPlanWritten(initiative, as_of, result->tasks,
+                                          records.ok() ? *records : pipeline::TaskRecords{});
+  }
   return Materialized{std::move(*result), *applied};
 }
 
@@ -57,7 +82,8 @@ std::vector<std::string> BoardKeeper::MaterializeChanged(
       auto it = materialized_.find(initiative);
       if (it != materialized_.end() && it->second == store_->LastSequence(initiative)) continue;
     }
-    absl::StatusOr<Materialized> m = Materialize(initiative, as_of, /*keep_history=*/false);
+    absl::StatusOr<Materialized> m =
+        MaterializeFor(initiative, as_of, /*keep_history=*/false, MaterializeTrigger::kSchedule);
     if (m.ok()) {
       done.push_back(initiative);
     } else if (errors != nullptr) {
@@ -85,6 +111,22 @@ absl::StatusOr<state::TaskRecord> BoardKeeper::UpdateTask(const std::string& ini
     return s;
   }
   return it->second;
+}
+
+absl::Status BoardKeeper::MarkDelivered(const std::string& initiative,
+                                        const std::map<std::string, std::string>& fingerprints) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<pipeline::TaskRecords> records = ReadTaskRecords(*store_, initiative);
+  if (!records.ok()) return records.status();
+  std::vector<std::pair<std::string, std::string>> puts;
+  for (const auto& [key, fingerprint] : fingerprints) {
+    auto it = records->find(key);
+    if (it == records->end()) continue;
+    it->second.set_delivered_fingerprint(fingerprint);
+    puts.emplace_back(key, it->second.SerializeAsString());
+  }
+  if (puts.empty()) return absl::OkStatus();
+  return store_->PutTasks(initiative, puts);
 }
 
 absl::StatusOr<ImportSummary> BoardKeeper::ImportPlan(const std::string& initiative,

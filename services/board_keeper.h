@@ -16,6 +16,8 @@
 #include "absl/time/time.h"
 #include "pipeline/task_edits.h"
 #include "services/materializer.h"
+#include "services/metrics.h"
+#include "services/plan_observer.h"
 #include "services/theme_applier.h"
 #include "storage/store.h"
 
@@ -28,6 +30,13 @@ struct BoardKeeperOptions {
   // Longest wait for the theme state to catch up with acked records.
   // Default: 5 minutes.
   absl::Duration apply_timeout = absl::Minutes(5);
+  // Where materializations (Materialize: trigger "request"; MaterializeChanged: "schedule")
+  // and their durations are counted; must outlive the keeper. A bad initiative name or one
+  // without records is a bad request, not counted. Default: nullptr (not counted).
+  ServerMetrics* metrics = nullptr;
+  // Told about every plan Materialize and MaterializeChanged write (the tasks webhook), with
+  // the keeper's lock held; must outlive the keeper. Default: nullptr (nobody is told).
+  PlanObserver* plan_observer = nullptr;
 };
 
 struct Materialized {
@@ -89,6 +98,14 @@ class BoardKeeper {
   absl::StatusOr<ImportSummary> ImportPlan(const std::string& initiative, absl::string_view csv)
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Sets the delivered_fingerprint of the stored task records of `initiative` named in
+  // `fingerprints` (task key -> fingerprint; services/tasks_webhook.h), serialized with
+  // materializations and edits. Keys without a record are skipped. Returns the store's
+  // error.
+  absl::Status MarkDelivered(const std::string& initiative,
+                             const std::map<std::string, std::string>& fingerprints)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   // Initiatives with records, sorted.
   std::vector<std::string> Initiatives() const { return store_->Initiatives(); }
 
@@ -97,6 +114,10 @@ class BoardKeeper {
  private:
   // Waits for the applier; returns the sequence number reflected.
   absl::StatusOr<storage::SequenceNumber> CatchUp(const std::string& initiative);
+  // Materialize, counted in options_.metrics under `trigger`.
+  absl::StatusOr<Materialized> MaterializeFor(const std::string& initiative, absl::CivilDay as_of,
+                                              bool keep_history, MaterializeTrigger trigger)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   storage::Store* const store_;
   ThemeApplier* const applier_;

@@ -35,6 +35,15 @@ ABSL_FLAG(std::string, materialize_every, "",
 ABSL_FLAG(std::string, materialize_weekly, "",
           "Materialize every initiative with new records once a week at <weekday>@<hour> UTC, "
           "e.g. mon@06. Combines with --materialize_every. Empty: off.");
+ABSL_FLAG(std::string, tasks_webhook, "",
+          "After each materialization, POST the refresh-plan tasks that are new or changed since "
+          "their last delivery, as JSON (docs/formats.md), to this http:// or https:// URL; "
+          "retried with backoff in the background, never holding up ingest or Board calls. "
+          "Empty: off.");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "Serve Prometheus metrics at http://HOST:PORT/metrics: a bare port or "
+          "127.0.0.1:PORT, localhost:PORT, [::1]:PORT. Loopback only (no access control yet); "
+          "other hosts are refused. Port 0 picks a free port, printed at start. Empty: off.");
 
 namespace {
 
@@ -55,7 +64,8 @@ int main(int argc, char** argv) {
       "schedule).\n"
       "Usage: fieldloopd [--listen=HOST:PORT] [--data_dir=DIR] [--sync_writes] "
       "[--max_record_bytes=N] [--apply_themes=false] [--output_root=DIR] "
-      "[--materialize_every=DURATION] [--materialize_weekly=DAY@HOUR]\nStops cleanly on SIGINT or "
+      "[--materialize_every=DURATION] [--materialize_weekly=DAY@HOUR] [--tasks_webhook=URL] "
+      "[--metrics_listen=[HOST:]PORT]\nStops cleanly on SIGINT or "
       "SIGTERM. "
       "Flags and data layout: docs/operations.md.");
   absl::ParseCommandLine(argc, argv);
@@ -67,6 +77,8 @@ int main(int argc, char** argv) {
   options.max_record_bytes = absl::GetFlag(FLAGS_max_record_bytes);
   options.apply_themes = absl::GetFlag(FLAGS_apply_themes);
   options.output_root = absl::GetFlag(FLAGS_output_root);
+  options.tasks_webhook.url = absl::GetFlag(FLAGS_tasks_webhook);
+  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   absl::StatusOr<absl::Duration> every =
       fieldloop::services::ParseEvery(absl::GetFlag(FLAGS_materialize_every));
   absl::Status weekly =
@@ -94,6 +106,9 @@ int main(int argc, char** argv) {
   std::printf("fieldloopd: listening on %s (data_dir=%s, sync_writes=%s)\n",
               (*server)->address().c_str(), options.data_dir.c_str(),
               options.sync_writes ? "true" : "false");
+  if (!(*server)->metrics_address().empty()) {
+    std::printf("fieldloopd: metrics on http://%s/metrics\n", (*server)->metrics_address().c_str());
+  }
   std::fflush(stdout);
 
   char c;

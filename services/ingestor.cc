@@ -1,8 +1,10 @@
 #include "services/ingestor.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 
 namespace fieldloop::services {
@@ -22,6 +24,18 @@ IngestAck RejectedAck(const pipeline::RecordIdentity& identity, fieldloop::v1::R
   return ack;
 }
 
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Counts one record rejected before it reached the store (`metrics` may be nullptr).
+void CountRejected(ServerMetrics* metrics, fieldloop::v1::RecordKind kind,
+                   std::chrono::steady_clock::time_point received) {
+  if (metrics == nullptr) return;
+  metrics->RecordAcked(kind, fieldloop::v1::ACK_STATUS_REJECTED);
+  metrics->ObserveAckLatencies({SecondsSince(received)});
+}
+
 }  // namespace
 
 Ingestor::Ingestor(storage::Store* store, const Clock* clock, IngestorOptions options)
@@ -33,6 +47,10 @@ void Ingestor::Submit(const fieldloop::v1::IngestRequest& request, std::string w
                       AckCallback done) {
   Pending pending;
   pending.identity = pipeline::IdentityOf(request);
+  if (options_.metrics != nullptr) {
+    pending.received = std::chrono::steady_clock::now();
+    options_.metrics->RecordReceived(pending.identity.kind);
+  }
   std::optional<pipeline::Rejection> rejection =
       pipeline::Validate(request, wire.size(), options_.limits, clock_->Now());
   if (rejection) {
@@ -40,6 +58,7 @@ void Ingestor::Submit(const fieldloop::v1::IngestRequest& request, std::string w
       absl::MutexLock lock(&mu_);
       ++stats_.rejected;
     }
+    CountRejected(options_.metrics, pending.identity.kind, pending.received);
     done(RejectedAck(pending.identity, rejection->code, std::move(rejection->field),
                      std::move(rejection->message)));
     return;
@@ -54,15 +73,21 @@ void Ingestor::Submit(const fieldloop::v1::IngestRequest& request, std::string w
     }
     ++stats_.rejected;
   }
+  CountRejected(options_.metrics, pending.identity.kind, pending.received);
   pending.done(RejectedAck(pending.identity, fieldloop::v1::REJECT_CODE_INTERNAL, "record",
                            "server is shutting down; resend this record"));
 }
 
 void Ingestor::RejectUndecodable(const std::string& message, AckCallback done) {
+  if (options_.metrics != nullptr) {
+    options_.metrics->RecordReceived(fieldloop::v1::RECORD_KIND_UNSPECIFIED);
+  }
   {
     absl::MutexLock lock(&mu_);
     ++stats_.rejected;
   }
+  CountRejected(options_.metrics, fieldloop::v1::RECORD_KIND_UNSPECIFIED,
+                std::chrono::steady_clock::now());
   done(RejectedAck({}, fieldloop::v1::REJECT_CODE_MALFORMED, "request", message));
 }
 
@@ -137,8 +162,33 @@ void Ingestor::CommitBatch(std::deque<Pending>& batch) {
     stats_.rejected += rejected;
     ++stats_.batches;
   }
+  // Counted before any ack goes out, so a client that saw its acks sees them counted.
+  if (options_.metrics != nullptr) CountBatch(batch, acks, results.ok() ? &*results : nullptr);
   if (accepted > 0 && options_.on_commit) options_.on_commit();
   for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(acks[i]));
+}
+
+void Ingestor::CountBatch(const std::deque<Pending>& batch,
+                          const std::vector<fieldloop::v1::IngestAck>& acks,
+                          const std::vector<storage::AppendResult>* results) {
+  ServerMetrics* const metrics = options_.metrics;
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<double> latencies;
+  latencies.reserve(batch.size());
+  // Last sequence stored per initiative: almost always one or two in a batch.
+  absl::flat_hash_map<absl::string_view, storage::SequenceNumber> stored;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    metrics->RecordAcked(acks[i].kind(), acks[i].status());
+    latencies.push_back(std::chrono::duration<double>(now - batch[i].received).count());
+    if (results != nullptr && (*results)[i].outcome == storage::AppendOutcome::kAccepted) {
+      storage::SequenceNumber& last = stored[batch[i].identity.initiative];
+      last = std::max(last, (*results)[i].sequence);
+    }
+  }
+  metrics->ObserveAckLatencies(latencies);
+  for (const auto& [initiative, last] : stored) {
+    metrics->RecordStored(std::string(initiative), last);
+  }
 }
 
 }  // namespace fieldloop::services

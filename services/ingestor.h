@@ -7,6 +7,7 @@
 #ifndef FIELDLOOP_SERVICES_INGESTOR_H_
 #define FIELDLOOP_SERVICES_INGESTOR_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -14,12 +15,14 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "pipeline/record_validator.h"
 #include "proto/fieldloop/v1/ingest.pb.h"
 #include "services/clock.h"
+#include "services/metrics.h"
 #include "storage/store.h"
 
 namespace fieldloop::services {
@@ -41,6 +44,9 @@ struct IngestorOptions {
   // Called on the committer thread after each WriteBatch that stored records (e.g. to
   // wake the theme applier). Must be cheap. Default: none.
   std::function<void()> on_commit;
+  // Where records received and acked, ack latencies and stored sequence numbers are
+  // counted; must outlive the Ingestor. Default: nullptr (not counted, no cost).
+  ServerMetrics* metrics = nullptr;
 };
 
 // Counters since start; read with Ingestor::stats().
@@ -85,10 +91,16 @@ class Ingestor {
     pipeline::RecordIdentity identity;
     std::string payload;  // The serialized IngestRequest.
     AckCallback done;
+    // When Submit got it; set only with metrics (ack latency).
+    std::chrono::steady_clock::time_point received;
   };
 
   void CommitLoop();
   void CommitBatch(std::deque<Pending>& batch);
+  // Counts the acks of a written (or failed: `results` nullptr) batch in options_.metrics.
+  void CountBatch(const std::deque<Pending>& batch,
+                  const std::vector<fieldloop::v1::IngestAck>& acks,
+                  const std::vector<storage::AppendResult>* results);
 
   storage::Store* const store_;
   const Clock* const clock_;

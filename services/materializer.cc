@@ -13,14 +13,9 @@
 
 namespace fieldloop::services {
 
-absl::StatusOr<RenderedOutputs> RenderOutputs(const storage::Store& store,
-                                              const std::string& initiative,
-                                              const ThemeView& themes, absl::CivilDay as_of,
-                                              const std::string& output_root) {
-  absl::StatusOr<OutputPaths> paths = PathsFor(output_root, initiative);
-  if (!paths.ok()) return paths.status();
-  RenderedOutputs result;
-  result.paths = *paths;
+absl::StatusOr<pipeline::BoardInputs> AnalyzeInitiative(
+    const storage::Store& store, const std::string& initiative, const ThemeView& themes,
+    absl::CivilDay as_of, std::vector<state::TaskRecord>* task_records) {
   pipeline::BoardInputs in;
   in.initiative = initiative;
   in.as_of = as_of;
@@ -61,9 +56,6 @@ absl::StatusOr<RenderedOutputs> RenderOutputs(const storage::Store& store,
   if (!scan.ok()) return scan;
   in.content_assets = static_cast<int64_t>(assets.size());
   in.onboarding_rows = static_cast<int64_t>(metrics.size());
-  std::error_code ec;
-  in.previous_plan_exists = std::filesystem::exists(result.paths.plan, ec);
-
   if (pipeline::HasFeedback(in)) {
     in.themes = pipeline::Prioritize(themes.summaries, as_of, static_cast<int>(regions.size()),
                                      static_cast<int>(segments.size()));
@@ -81,8 +73,26 @@ absl::StatusOr<RenderedOutputs> RenderOutputs(const storage::Store& store,
     absl::StatusOr<pipeline::TaskRecords> records = ReadTaskRecords(store, initiative);
     if (!records.ok()) return records.status();
     if (themes.resolve) *records = pipeline::ResolveMergedThemes(*records, themes.resolve);
-    result.task_records = pipeline::ApplyTaskRecords(*records, &in.tasks);
+    std::vector<state::TaskRecord> updated = pipeline::ApplyTaskRecords(*records, &in.tasks);
+    if (task_records != nullptr) *task_records = std::move(updated);
   }
+  return in;
+}
+
+absl::StatusOr<RenderedOutputs> RenderOutputs(const storage::Store& store,
+                                              const std::string& initiative,
+                                              const ThemeView& themes, absl::CivilDay as_of,
+                                              const std::string& output_root) {
+  absl::StatusOr<OutputPaths> paths = PathsFor(output_root, initiative);
+  if (!paths.ok()) return paths.status();
+  RenderedOutputs result;
+  result.paths = *paths;
+  absl::StatusOr<pipeline::BoardInputs> analyzed =
+      AnalyzeInitiative(store, initiative, themes, as_of, &result.task_records);
+  if (!analyzed.ok()) return analyzed.status();
+  pipeline::BoardInputs& in = *analyzed;
+  std::error_code ec;
+  in.previous_plan_exists = std::filesystem::exists(result.paths.plan, ec);
   result.board = pipeline::RenderBoard(in);
   result.stub = !pipeline::HasFeedback(in);
   if (!result.stub) result.plan_csv = pipeline::RenderRefreshPlanCsv(in.tasks);

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
+#include "pipeline/board_renderer.h"
 #include "pipeline/refresh_plan.h"
 #include "pipeline/task_edits.h"
 #include "pipeline/task_state.pb.h"
@@ -37,6 +38,15 @@ struct RenderedOutputs {
   std::vector<pipeline::RefreshTask> tasks;     // Board order (InBoardOrder), edits applied.
   std::vector<state::TaskRecord> task_records;  // To store when written.
 };
+
+// The analyzer's results for `initiative` as of `as_of`, everything the board shows:
+// counts of inputs, prioritized themes, tasks with people's edits applied (plan order),
+// linked assets, proof points, ramp risks. Reads only the store. `task_records`, when not
+// null, receives the task records to store once outputs are written. Does not validate
+// the initiative as a path (it becomes none here).
+absl::StatusOr<pipeline::BoardInputs> AnalyzeInitiative(
+    const storage::Store& store, const std::string& initiative, const ThemeView& themes,
+    absl::CivilDay as_of, std::vector<state::TaskRecord>* task_records = nullptr);
 
 // Renders the outputs of `initiative` as of `as_of`. Pure with respect to the files: reads
 // only the store (records and task records) and whether an older plan exists. Returns

@@ -24,22 +24,44 @@ absl::StatusOr<std::unique_ptr<FieldloopServer>> FieldloopServer::Start(
     return absl::InvalidArgumentError(
         "--materialize_every and --materialize_weekly need --apply_themes");
   }
+  if (!options.tasks_webhook.url.empty()) {
+    if (auto url = CheckWebhookUrl(options.tasks_webhook.url); !url.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--tasks_webhook: ", url.status().message()));
+    }
+  }
+  const bool metrics_on = !options.metrics_listen.empty();
+  if (metrics_on) {
+    if (auto endpoint = ParseMetricsListen(options.metrics_listen); !endpoint.ok()) {
+      return endpoint.status();
+    }
+  }
   std::unique_ptr<FieldloopServer> server(new FieldloopServer());
   server->options_ = options;
   server->host_ = options.listen.substr(0, colon);
   storage::StoreOptions store_options;
   store_options.sync_writes = options.sync_writes;
+  store_options.collect_statistics = metrics_on;  // Write stall time.
   auto store = storage::Store::Open(options.data_dir, store_options);
   if (!store.ok()) return store.status();
   server->store_ = std::move(*store);
+  if (metrics_on) {
+    server->metrics_ = std::make_unique<ServerMetrics>(
+        server->store_.get(), options.clock != nullptr ? options.clock : &server->system_clock_);
+    if (absl::Status s = server->metrics_->Listen(options.metrics_listen); !s.ok()) return s;
+  }
 
-  server->applier_ = std::make_unique<ThemeApplier>(server->store_.get());
+  ApplierOptions applier_options;
+  applier_options.model = options.model;
+  applier_options.feed = &server->theme_feed_;
+  applier_options.metrics = server->metrics_.get();
+  server->applier_ = std::make_unique<ThemeApplier>(server->store_.get(), applier_options);
   if (options.apply_themes) {
     if (absl::Status s = server->applier_->Start(); !s.ok()) return s;
   }
 
   IngestorOptions ingestor_options;
   ingestor_options.limits.max_record_bytes = options.max_record_bytes;
+  ingestor_options.metrics = server->metrics_.get();
   ThemeApplier* applier = server->applier_.get();
   if (options.apply_themes) ingestor_options.on_commit = [applier] { applier->Notify(); };
   const Clock* clock = options.clock != nullptr ? options.clock : &server->system_clock_;
@@ -49,9 +71,25 @@ absl::StatusOr<std::unique_ptr<FieldloopServer>> FieldloopServer::Start(
 
   BoardKeeperOptions board_options;
   board_options.output_root = options.output_root;
+  if (!options.tasks_webhook.url.empty()) {
+    // Deliveries are marked through the keeper, serialized with the materializations that
+    // read and write the same task records.
+    FieldloopServer* raw = server.get();
+    auto webhook = TasksWebhook::Start(
+        options.tasks_webhook,
+        [raw](const std::string& initiative, const std::map<std::string, std::string>& delivered) {
+          return raw->board_keeper_->MarkDelivered(initiative, delivered);
+        });
+    if (!webhook.ok()) return webhook.status();
+    server->tasks_webhook_ = std::move(*webhook);
+    board_options.plan_observer = server->tasks_webhook_.get();
+  }
+  board_options.metrics = server->metrics_.get();
   server->board_keeper_ =
       std::make_unique<BoardKeeper>(server->store_.get(), server->applier_.get(), board_options);
   server->board_service_ = std::make_unique<BoardService>(server->board_keeper_.get(), clock);
+  server->themes_service_ = std::make_unique<ThemesService>(
+      server->store_.get(), server->applier_.get(), &server->theme_feed_, clock);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -63,6 +101,7 @@ absl::StatusOr<std::unique_ptr<FieldloopServer>> FieldloopServer::Start(
       static_cast<int>(std::max<size_t>(4 * options.max_record_bytes, 4u << 20)));
   builder.RegisterService(server->ingest_service_.get());
   builder.RegisterService(server->board_service_.get());
+  builder.RegisterService(server->themes_service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(
@@ -108,6 +147,7 @@ void FieldloopServer::Shutdown(absl::Duration grace) {
     // Board calls waiting for the applier end now (UNAVAILABLE) instead of holding up the
     // shutdown; what is not applied yet is replayed at the next start.
     if (applier_ != nullptr) applier_->Stop();
+    theme_feed_.Close();  // Ends the watch streams.
     if (finished) {
       server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
     } else {
@@ -116,9 +156,13 @@ void FieldloopServer::Shutdown(absl::Duration grace) {
     server_->Wait();
     ingest_service_->WaitForStreams();
   }
+  // No materialization runs any more: the request in flight gets its grace, what is queued
+  // is dropped (not marked delivered, so sent after a materialization following a restart).
+  if (tasks_webhook_ != nullptr) tasks_webhook_->Stop();
   if (ingestor_ != nullptr) ingestor_->Stop();  // Writes what is queued, joins the committer.
   // Stopped above when the gRPC server ran; here when Start failed after starting it.
   if (applier_ != nullptr) applier_->Stop();
+  if (metrics_ != nullptr) metrics_->StopServing();  // Scrapes until everything stopped.
   // The store stays open until destruction: ingestor_ (stopped) still points at it.
 }
 

@@ -1,5 +1,6 @@
 // FieldloopServer: the fieldloopd process minus flag parsing. Opens the store, starts the
-// Ingestor and the gRPC server (Ingest, grpc.health.v1 health, server reflection).
+// Ingestor and the gRPC server (Ingest, Board, Themes, grpc.health.v1 health, server
+// reflection).
 #ifndef FIELDLOOP_SERVICES_SERVER_H_
 #define FIELDLOOP_SERVICES_SERVER_H_
 
@@ -15,7 +16,11 @@
 #include "services/ingest_service.h"
 #include "services/ingestor.h"
 #include "services/materialize_schedule.h"
+#include "services/metrics.h"
+#include "services/tasks_webhook.h"
 #include "services/theme_applier.h"
+#include "services/theme_feed.h"
+#include "services/themes_service.h"
 #include "storage/store.h"
 
 namespace fieldloop::services {
@@ -41,10 +46,23 @@ struct ServerOptions {
   // <output_root>/specs/projects/<initiative>/sales/ (Board.Materialize, the schedule).
   // Default: ./out.
   std::string output_root = "./out";
+  // Where Prometheus metrics are served over HTTP (GET /metrics, docs/operations.md): a bare
+  // port or 127.0.0.1:PORT (127.0.0.1), localhost:PORT, [::1]:PORT. Loopback only: any other
+  // host is refused (InvalidArgument) as the endpoint has no access control yet. Port 0
+  // picks a free one (see metrics_port()).
+  // Default: empty (no metrics: nothing counted, no port opened).
+  std::string metrics_listen;
   // When boards are made on their own (--materialize_every, --materialize_weekly): each run
   // materializes the initiatives with records new since their last materialization.
   // Default: off (only on request). Needs apply_themes.
   ScheduleSpec schedule;
+  // Where each materialization's new or changed tasks are POSTed as JSON (--tasks_webhook;
+  // services/tasks_webhook.h, docs/formats.md). `tasks_webhook.url` must be an http or
+  // https URL with a host (InvalidArgument otherwise).
+  // Default: url empty (off).
+  TasksWebhookOptions tasks_webhook;
+  // Theme model parameters (normalization, clusterer). Default: fieldloop eval's.
+  pipeline::ModelOptions model;
   // Clock for timestamp validation, today's date and the schedule; nullptr means the
   // system clock.
   const Clock* clock = nullptr;
@@ -63,6 +81,14 @@ class FieldloopServer {
   int port() const { return port_; }
   // "127.0.0.1:<port>" style address for clients.
   std::string address() const;
+  // The port metrics are served on; 0 when metrics are off (or after Shutdown).
+  int metrics_port() const { return metrics_ != nullptr ? metrics_->port() : 0; }
+  // "127.0.0.1:<port>" (or "[::1]:<port>") of the metrics endpoint; empty when off.
+  std::string metrics_address() const {
+    return metrics_ != nullptr ? metrics_->address() : std::string();
+  }
+  // The metrics; nullptr when off.
+  ServerMetrics* metrics() { return metrics_.get(); }
 
   // Clean shutdown: refuses new streams, lets open streams ack what they have read and end
   // with UNAVAILABLE, waits up to `grace` for them, writes what is queued. The store is
@@ -74,6 +100,8 @@ class FieldloopServer {
   BoardKeeper& board_keeper() { return *board_keeper_; }
   // The schedule's thread; nullptr when the schedule is off.
   MaterializeScheduler* scheduler() { return scheduler_.get(); }
+  // The tasks webhook's sender; nullptr when --tasks_webhook is off.
+  TasksWebhook* tasks_webhook() { return tasks_webhook_.get(); }
 
  private:
   FieldloopServer() = default;
@@ -81,11 +109,16 @@ class FieldloopServer {
   ServerOptions options_;
   SystemClock system_clock_;
   std::unique_ptr<storage::Store> store_;
+  // After the store (its scrapes read it), before what counts into it.
+  std::unique_ptr<ServerMetrics> metrics_;
+  ThemeFeed theme_feed_;  // Before the applier, which publishes to it.
   std::unique_ptr<ThemeApplier> applier_;
   std::unique_ptr<Ingestor> ingestor_;
   std::unique_ptr<IngestService> ingest_service_;
   std::unique_ptr<BoardKeeper> board_keeper_;
+  std::unique_ptr<TasksWebhook> tasks_webhook_;  // Marks deliveries through board_keeper_.
   std::unique_ptr<BoardService> board_service_;
+  std::unique_ptr<ThemesService> themes_service_;
   std::unique_ptr<MaterializeScheduler> scheduler_;
   std::unique_ptr<grpc::Server> server_;
   std::string host_;

@@ -59,6 +59,15 @@ absl::StatusOr<ThemeApplier::Initiative*> ThemeApplier::Load(const std::string& 
       return absl::DataLossError(absl::StrCat("theme state of ", initiative, " does not parse"));
     }
     loaded.model->Import(globals, terms, themes);
+    std::vector<ThemeFeed::Entry> entries;
+    for (const auto& t : themes) {
+      loaded.created_at[t.id()] = t.created_at();
+      entries.push_back(
+          {t.id(), t.created_at(), t.changed_at(), t.merged_into(), t.book().mentions()});
+    }
+    if (options_.feed != nullptr) {
+      options_.feed->Publish(initiative, static_cast<int64_t>(loaded.applied), entries);
+    }
   }
   return &initiatives_.emplace(initiative, std::move(loaded)).first->second;
 }
@@ -69,6 +78,10 @@ absl::Status ThemeApplier::Start() {
   for (const std::string& initiative : store_->Initiatives()) {
     absl::StatusOr<Initiative*> loaded = Load(initiative);
     if (!loaded.ok()) return loaded.status();
+    if (options_.metrics != nullptr) {
+      options_.metrics->RecordApplied(initiative, (*loaded)->applied,
+                                      (*loaded)->model->clusterer().LiveThemes().size());
+    }
   }
   started_ = true;
   pending_ = true;  // Replay what follows the watermarks.
@@ -99,6 +112,14 @@ void ThemeApplier::Stop() {
 ApplierStats ThemeApplier::stats() const {
   absl::MutexLock lock(&mu_);
   return stats_;
+}
+
+std::optional<pipeline::ThemeSummary> ThemeApplier::Summary(const std::string& initiative,
+                                                            pipeline::ThemeId theme) const {
+  absl::MutexLock lock(&mu_);
+  auto it = initiatives_.find(initiative);
+  if (it == initiatives_.end()) return std::nullopt;
+  return it->second.model->Summary(theme);
 }
 
 std::vector<pipeline::ThemeSummary> ThemeApplier::Summaries(const std::string& initiative) const {
@@ -144,9 +165,16 @@ absl::StatusOr<int> ThemeApplier::ApplyBatch(const std::string& initiative) {
   if (!scan.ok()) return scan;
   if (count == 0) return 0;
   std::vector<std::pair<std::string, std::string>> puts;
+  std::vector<ThemeFeed::Entry> feed_entries;
   {
     absl::MutexLock lock(&mu_);
     pipeline::ThemeModel::Changes changes = state->model->TakeChanges();
+    for (auto& t : changes.themes) {
+      t.set_created_at(state->created_at.emplace(t.id(), static_cast<int64_t>(last)).first->second);
+      t.set_changed_at(static_cast<int64_t>(last));
+      feed_entries.push_back(
+          {t.id(), t.created_at(), t.changed_at(), t.merged_into(), t.book().mentions()});
+    }
     puts.reserve(changes.themes.size() + changes.terms.size() + 1);
     for (const auto& t : changes.themes) puts.emplace_back(ThemeKey(t.id()), t.SerializeAsString());
     for (const auto& t : changes.terms) puts.emplace_back(TermKey(t.term()), t.SerializeAsString());
@@ -154,11 +182,18 @@ absl::StatusOr<int> ThemeApplier::ApplyBatch(const std::string& initiative) {
   }
   absl::Status written = store_->WriteThemeState(initiative, puts, last);
   if (!written.ok()) return written;
+  if (options_.feed != nullptr) {
+    options_.feed->Publish(initiative, static_cast<int64_t>(last), feed_entries);
+  }
   absl::MutexLock lock(&mu_);
   state->applied = last;
   stats_.applied += count;
   stats_.undecodable += undecodable;
   if (replaying_) stats_.replayed += count;
+  if (options_.metrics != nullptr) {
+    options_.metrics->RecordApplied(initiative, last,
+                                    state->model->clusterer().LiveThemes().size());
+  }
   return count;
 }
 

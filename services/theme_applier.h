@@ -11,15 +11,19 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "pipeline/theme_model.h"
+#include "services/metrics.h"
+#include "services/theme_feed.h"
 #include "storage/store.h"
 
 namespace fieldloop::services {
@@ -30,6 +34,13 @@ struct ApplierOptions {
   // Most records applied per WriteBatch of theme state.
   // Default: 4096.
   int batch_records = 4096;
+  // Where theme changes are published (Themes.WatchThemes), after each batch is durable and
+  // at load; nullptr: nowhere. Must outlive the applier.
+  ThemeFeed* feed = nullptr;
+  // Where the applied watermark and live themes of each initiative are reported, at Start
+  // and after each batch (apply lag, themes per initiative); must outlive the applier.
+  // Default: nullptr (not reported, no cost).
+  ServerMetrics* metrics = nullptr;
 };
 
 struct ApplierStats {
@@ -69,6 +80,11 @@ class ThemeApplier {
                                                       storage::SequenceNumber sequence,
                                                       absl::Time deadline);
 
+  // Summary of one live theme; nullopt when the initiative or live theme is unknown.
+  std::optional<pipeline::ThemeSummary> Summary(const std::string& initiative,
+                                                pipeline::ThemeId theme) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   // Summaries of the live themes of `initiative` (empty when unknown).
   std::vector<pipeline::ThemeSummary> Summaries(const std::string& initiative) const
       ABSL_LOCKS_EXCLUDED(mu_);
@@ -87,6 +103,8 @@ class ThemeApplier {
   struct Initiative {
     std::unique_ptr<pipeline::ThemeModel> model;
     storage::SequenceNumber applied = 0;
+    // Version (applied sequence) each theme was created at, for ThemeState.created_at.
+    absl::flat_hash_map<pipeline::ThemeId, int64_t> created_at;
   };
   struct Waiter {
     std::string initiative;

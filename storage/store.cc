@@ -77,6 +77,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   db_options.IncreaseParallelism(2);
   // Records are small; the WAL is the durability point (see StoreOptions::sync_writes).
   db_options.max_total_wal_size = 256 << 20;
+  if (options.collect_statistics) {
+    // Tickers only: timers and histograms would read the clock on every operation.
+    db_options.statistics = rocksdb::CreateDBStatistics();
+    db_options.statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
+  }
 
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -99,6 +104,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   rocksdb::Status s = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &raw);
   if (!s.ok()) return FromRocks(s, absl::StrCat("opening store in ", dir));
   std::unique_ptr<Store> store(new Store(options, std::unique_ptr<rocksdb::DB>(raw), handles));
+  store->statistics_ = db_options.statistics;
 
   std::string version;
   s = raw->Get(rocksdb::ReadOptions(), store->cf(kMeta),
@@ -289,6 +295,27 @@ absl::Status Store::Checkpoint(const std::string& dir) const {
   if (!s.ok()) return FromRocks(s, "creating checkpoint");
   std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
   return FromRocks(checkpoint->CreateCheckpoint(dir), absl::StrCat("writing checkpoint to ", dir));
+}
+
+StoreStats Store::Stats() const {
+  StoreStats stats;
+  // Both are per column family; the aggregated form sums them.
+  if (!db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kTotalSstFilesSize,
+                                     &stats.sst_files_bytes)) {
+    stats.sst_files_bytes = 0;
+  }
+  if (!db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimateLiveDataSize,
+                                     &stats.live_data_bytes)) {
+    stats.live_data_bytes = 0;
+  }
+  uint64_t stopped = 0;
+  if (db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &stopped)) {
+    stats.writes_stopped = stopped != 0;
+  }
+  if (statistics_ != nullptr) {
+    stats.write_stall_micros = statistics_->getTickerCount(rocksdb::STALL_MICROS);
+  }
+  return stats;
 }
 
 absl::Status Store::WriteThemeState(absl::string_view initiative,

@@ -25,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "rocksdb/db.h"
+#include "rocksdb/statistics.h"
 #include "storage/keys.h"
 
 namespace fieldloop::storage {
@@ -40,6 +41,27 @@ struct StoreOptions {
   // Create the directory (with its parents) and the database when missing.
   // Default: true.
   bool create_if_missing = true;
+  // Keep RocksDB's statistics tickers (per-core counters, no timers or histograms) so that
+  // Stats() can report the time writes stalled. Costs a counter increment per RocksDB
+  // operation; fieldloopd turns it on with --metrics_listen.
+  // Default: false (StoreStats::write_stall_micros stays 0).
+  bool collect_statistics = false;
+};
+
+// Figures about the RocksDB database itself, for monitoring (see Store::Stats).
+struct StoreStats {
+  // Bytes of all SST files of every column family ("rocksdb.total-sst-files-size", summed):
+  // the data on disk, not counting the write-ahead log.
+  uint64_t sst_files_bytes = 0;
+  // RocksDB's estimate of the bytes of live data ("rocksdb.estimate-live-data-size",
+  // summed): what the SST files would shrink to with obsolete versions compacted away.
+  uint64_t live_data_bytes = 0;
+  // Microseconds writers waited because RocksDB delayed or stopped writes (a write stall:
+  // too many memtables or L0 files, or too much pending compaction) since Open: the
+  // STALL_MICROS ticker. 0 unless StoreOptions::collect_statistics.
+  uint64_t write_stall_micros = 0;
+  // True while RocksDB stops writes altogether ("rocksdb.is-write-stopped").
+  bool writes_stopped = false;
 };
 
 // One record to append.
@@ -150,6 +172,10 @@ class Store {
   // Schema version stored in meta.
   int schema_version() const { return schema_version_; }
 
+  // Current figures of the database (see StoreStats); a property RocksDB cannot give reads
+  // as 0. Thread-safe; cheap enough to call on every metrics scrape (in-memory properties).
+  StoreStats Stats() const;
+
  private:
   Store(const StoreOptions& options, std::unique_ptr<rocksdb::DB> db,
         std::vector<rocksdb::ColumnFamilyHandle*> handles);
@@ -164,6 +190,7 @@ class Store {
 
   const StoreOptions options_;
   int schema_version_ = kSchemaVersion;
+  std::shared_ptr<rocksdb::Statistics> statistics_;  // nullptr unless collect_statistics.
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // Owned; destroyed before db_.
 

@@ -18,6 +18,8 @@ FIELDLOOP_PACKAGES=(
   libbenchmark-dev
   libutf8proc-dev
   libstemmer-dev
+  libcurl4-openssl-dev
+  prometheus-cpp-dev
   python3
   python3-grpcio
   python3-protobuf

@@ -12,6 +12,7 @@
 #include "services/cli/eval_command.h"
 #include "services/cli/push_command.h"
 #include "services/cli/run_command.h"
+#include "services/cli/themes_commands.h"
 
 namespace {
 
@@ -59,6 +60,26 @@ constexpr char kUsage[] =
     "      the one in a .../specs/projects/<initiative>/sales/ path. Exit status: 0 all rows\n"
     "      imported, 2 some rows skipped (printed as FILE: line N: field: reason), 1 usage,\n"
     "      file or connection error. With --server, --connect_timeout as for push.\n"
+    "  themes --server HOST:PORT --initiative NAME [--order priority|mentions|recency]\n"
+    "      [--region R] [--segment S] [--source SRC] [--since DATE] [--limit N] [--as_of DATE]\n"
+    "      [--json]\n"
+    "      The initiative's current themes (Themes.ListThemes): id, list (global, regional,\n"
+    "      emerging), score, mentions, last seen and label, best first by --order (default\n"
+    "      priority, the board's ranking). Filters keep themes with a mention from region R,\n"
+    "      segment S, source SRC (call, ride_along, enablement_session, other, win_loss), last\n"
+    "      seen on or after DATE. --limit N themes (default 20, 0: all). --json prints one\n"
+    "      ThemeBrief JSON object per line.\n"
+    "  theme ID --server HOST:PORT --initiative NAME [--as_of DATE] [--json]\n"
+    "      Everything the board knows about one theme (Themes.GetTheme): counts, win/loss\n"
+    "      figures, competitors, linked assets, tasks, proof points and quotes. A merged id\n"
+    "      shows the theme it lives on in. --json prints the GetThemeResponse.\n"
+    "  watch --server HOST:PORT --initiative NAME [--from_version V] [--json]\n"
+    "      Follows theme changes (Themes.WatchThemes): a snapshot of every theme, then\n"
+    "      CREATED, UPDATED and MERGED as records are applied, with 'caught up' lines giving\n"
+    "      the version to resume after with --from_version V. Runs until interrupted or the\n"
+    "      server stops.\n"
+    "      Exit status of themes, theme and watch: 0 done, 2 the server refused the request,\n"
+    "      1 usage or connection error; --connect_timeout as for push.\n"
     "  help\n"
     "      Prints this text.\n";
 
@@ -230,6 +251,76 @@ int ImportPlan(const std::vector<std::string>& args) {
   return fieldloop::cli::RunImportPlan(o, stdout, stderr);
 }
 
+// Parses the flags of themes, theme and watch; `positional` receives a non-flag argument
+// (at most one). Returns false after printing the error.
+bool ThemesFlags(const char* command, const std::vector<std::string>& args,
+                 fieldloop::cli::ThemesOptions* o, std::string* positional) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string limit, from;
+    if (TakeFlag(args, i, "server", &o->server) ||
+        TakeFlag(args, i, "initiative", &o->initiative) || TakeFlag(args, i, "as_of", &o->as_of) ||
+        TakeFlag(args, i, "region", &o->region) || TakeFlag(args, i, "segment", &o->segment) ||
+        TakeFlag(args, i, "source", &o->source) || TakeFlag(args, i, "since", &o->since) ||
+        TakeFlag(args, i, "order", &o->order)) {
+      continue;
+    }
+    if (args[i] == "--json") {
+      o->json = true;
+      continue;
+    }
+    if (TakeFlag(args, i, "limit", &limit)) {
+      if (!absl::SimpleAtoi(limit, &o->limit) || o->limit < 0) {
+        std::fprintf(stderr, "fieldloop %s: --limit '%s' is not a count\n", command, limit.c_str());
+        return false;
+      }
+      continue;
+    }
+    if (TakeFlag(args, i, "from_version", &from)) {
+      if (!absl::SimpleAtoi(from, &o->from_version) || o->from_version < 0) {
+        std::fprintf(stderr, "fieldloop %s: --from_version '%s' is not a version\n", command,
+                     from.c_str());
+        return false;
+      }
+      continue;
+    }
+    if (const int taken = TakeConnectTimeout(command, args, i, &o->connect_timeout_s)) {
+      if (taken < 0) return false;
+      continue;
+    }
+    if (positional != nullptr && !absl::StartsWith(args[i], "--") && positional->empty()) {
+      *positional = args[i];
+      continue;
+    }
+    std::fprintf(stderr, "fieldloop %s: unexpected argument %s\n\n%s", command, args[i].c_str(),
+                 kUsage);
+    return false;
+  }
+  return true;
+}
+
+int Themes(const std::vector<std::string>& args) {
+  fieldloop::cli::ThemesOptions o;
+  if (!ThemesFlags("themes", args, &o, nullptr)) return 1;
+  return fieldloop::cli::RunListThemes(o, stdout, stderr);
+}
+
+int Theme(const std::vector<std::string>& args) {
+  fieldloop::cli::ThemesOptions o;
+  std::string id;
+  if (!ThemesFlags("theme", args, &o, &id)) return 1;
+  if (!id.empty() && (!absl::SimpleAtoi(id, &o.theme_id) || o.theme_id < 0)) {
+    std::fprintf(stderr, "fieldloop theme: '%s' is not a theme id\n", id.c_str());
+    return 1;
+  }
+  return fieldloop::cli::RunGetTheme(o, stdout, stderr);
+}
+
+int Watch(const std::vector<std::string>& args) {
+  fieldloop::cli::ThemesOptions o;
+  if (!ThemesFlags("watch", args, &o, nullptr)) return 1;
+  return fieldloop::cli::RunWatchThemes(o, stdout, stderr);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -245,6 +336,9 @@ int main(int argc, char** argv) {
   if (command == "run") return Run(args);
   if (command == "snapshot") return Snapshot(args);
   if (command == "import-plan") return ImportPlan(args);
+  if (command == "themes") return Themes(args);
+  if (command == "theme") return Theme(args);
+  if (command == "watch") return Watch(args);
   std::fprintf(stderr, "fieldloop: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return 1;
 }

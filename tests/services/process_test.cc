@@ -108,9 +108,9 @@ TEST(Fieldloopd, HelpListsEveryFlag) {
   Subprocess p({Runfile("services/fieldloopd"), "--helpfull"});
   const std::string out = p.DrainOutput();
   p.Wait();
-  for (const char* flag :
-       {"--listen", "--data_dir", "--sync_writes", "--max_record_bytes", "--apply_themes",
-        "--output_root", "--materialize_every", "--materialize_weekly"}) {
+  for (const char* flag : {"--listen", "--data_dir", "--sync_writes", "--max_record_bytes",
+                           "--apply_themes", "--output_root", "--materialize_every",
+                           "--materialize_weekly", "--metrics_listen", "--tasks_webhook"}) {
     EXPECT_THAT(out, HasSubstr(flag));
   }
 }

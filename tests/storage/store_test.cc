@@ -1,5 +1,6 @@
 #include "storage/store.h"
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -166,6 +167,30 @@ TEST(Store, CheckpointIsAnOpenableCopy) {
   auto copy = OpenOrDie(dir.Sub("backup"));
   EXPECT_EQ(copy->LastSequence("a"), 2u);
   EXPECT_EQ(All(*copy, "a").size(), 2u);
+}
+
+TEST(Store, StatsReportSstBytesOnceFlushedAndStallTimeOnlyWithStatistics) {
+  testing::TempDir dir;
+  {
+    auto store = OpenOrDie(dir.path());
+    ASSERT_TRUE(
+        store->Append({Rec("a", RecordKind::kFeedbackEvent, "1", std::string(4096, 'x'))}).ok());
+    const StoreStats stats = store->Stats();
+    EXPECT_EQ(stats.sst_files_bytes, 0u);  // Still in the memtable.
+    EXPECT_FALSE(stats.writes_stopped);
+  }
+  StoreOptions options;
+  options.collect_statistics = true;
+  auto store = OpenOrDie(dir.path(), options);  // Recovery writes the log into an SST file.
+  const StoreStats stats = store->Stats();
+  uintmax_t on_disk = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    if (e.path().extension() == ".sst") on_disk += e.file_size();
+  }
+  EXPECT_GT(stats.sst_files_bytes, 0u);
+  EXPECT_EQ(stats.sst_files_bytes, on_disk);
+  EXPECT_GT(stats.live_data_bytes, 0u);
+  EXPECT_EQ(stats.write_stall_micros, 0u);  // Nothing stalls a single small write.
 }
 
 TEST(Store, RefusesNewerSchema) {
