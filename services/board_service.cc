@@ -3,28 +3,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "pipeline/record_validator.h"
+#include "services/rpc_conversions.h"
 
 namespace fieldloop::services {
-namespace {
-
-grpc::Status ToGrpc(const absl::Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
-}
-
-}  // namespace
-
-absl::StatusOr<absl::CivilDay> BoardService::AsOf(const std::string& as_of) const {
-  if (as_of.empty()) return absl::ToCivilDay(clock_->Now(), absl::UTCTimeZone());
-  absl::StatusOr<absl::CivilDay> day = pipeline::ParseDay(as_of);
-  if (!day.ok()) return absl::InvalidArgumentError(absl::StrCat("as_of: ", day.status().message()));
-  return day;
-}
 
 grpc::Status BoardService::Materialize(grpc::ServerContext*,
                                        const fieldloop::v1::MaterializeRequest* request,
                                        fieldloop::v1::MaterializeResponse* response) {
-  absl::StatusOr<absl::CivilDay> as_of = AsOf(request->as_of());
+  absl::StatusOr<absl::CivilDay> as_of = AsOfDay(request->as_of(), *clock_);
   if (!as_of.ok()) return ToGrpc(as_of.status());
   absl::StatusOr<Materialized> m =
       keeper_->Materialize(request->initiative(), *as_of, request->keep_history());
@@ -44,7 +30,7 @@ grpc::Status BoardService::Materialize(grpc::ServerContext*,
 grpc::Status BoardService::GetBoard(grpc::ServerContext*,
                                     const fieldloop::v1::GetBoardRequest* request,
                                     fieldloop::v1::GetBoardResponse* response) {
-  absl::StatusOr<absl::CivilDay> as_of = AsOf(request->as_of());
+  absl::StatusOr<absl::CivilDay> as_of = AsOfDay(request->as_of(), *clock_);
   if (!as_of.ok()) return ToGrpc(as_of.status());
   absl::StatusOr<Rendered> r = keeper_->Render(request->initiative(), *as_of);
   if (!r.ok()) return ToGrpc(r.status());

@@ -31,9 +31,6 @@ class BoardService final : public fieldloop::v1::Board::Service {
                                fieldloop::v1::ListInitiativesResponse* response) override;
 
  private:
-  // as_of of a request: empty means today (UTC) on clock_.
-  absl::StatusOr<absl::CivilDay> AsOf(const std::string& as_of) const;
-
   BoardKeeper* const keeper_;
   const Clock* const clock_;
 };

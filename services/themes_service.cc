@@ -14,16 +14,12 @@
 #include "pipeline/record_validator.h"
 #include "services/board_keeper.h"
 #include "services/materializer.h"
+#include "services/rpc_conversions.h"
 
 namespace fieldloop::services {
 namespace {
 
 using fieldloop::v1::ThemeChange;
-
-grpc::Status ToGrpc(const absl::Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
-}
 
 // A ranked or emerging theme, with the list it is on.
 struct Listed {
@@ -125,13 +121,6 @@ absl::Status ThemesService::CheckKnown(const std::string& initiative) const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<absl::CivilDay> ThemesService::AsOf(const std::string& as_of) const {
-  if (as_of.empty()) return absl::ToCivilDay(clock_->Now(), absl::UTCTimeZone());
-  absl::StatusOr<absl::CivilDay> day = pipeline::ParseDay(as_of);
-  if (!day.ok()) return absl::InvalidArgumentError(absl::StrCat("as_of: ", day.status().message()));
-  return day;
-}
-
 grpc::Status ThemesService::ListThemes(grpc::ServerContext*,
                                        const fieldloop::v1::ListThemesRequest* request,
                                        fieldloop::v1::ListThemesResponse* response) {
@@ -155,7 +144,7 @@ grpc::Status ThemesService::ListThemes(grpc::ServerContext*,
     as_of_text = token->as_of;
     after = *token;
   }
-  absl::StatusOr<absl::CivilDay> as_of = AsOf(as_of_text);
+  absl::StatusOr<absl::CivilDay> as_of = AsOfDay(as_of_text, *clock_);
   if (!as_of.ok()) return ToGrpc(as_of.status());
 
   // The version first: the themes read next reflect at least it.
@@ -209,7 +198,7 @@ grpc::Status ThemesService::GetTheme(grpc::ServerContext*,
                                      fieldloop::v1::GetThemeResponse* response) {
   const std::string& initiative = request->initiative();
   if (absl::Status s = CheckKnown(initiative); !s.ok()) return ToGrpc(s);
-  absl::StatusOr<absl::CivilDay> as_of = AsOf(request->as_of());
+  absl::StatusOr<absl::CivilDay> as_of = AsOfDay(request->as_of(), *clock_);
   if (!as_of.ok()) return ToGrpc(as_of.status());
   const absl::Status missing = absl::NotFoundError(
       absl::StrCat("theme ", request->theme_id(), " of '", initiative, "': no such theme"));

@@ -42,8 +42,6 @@ class ThemesService final : public fieldloop::v1::Themes::Service {
  private:
   // InvalidArgument for a bad name, NotFound for an initiative without records.
   absl::Status CheckKnown(const std::string& initiative) const;
-  // as_of of a request: empty means today (UTC) on clock_.
-  absl::StatusOr<absl::CivilDay> AsOf(const std::string& as_of) const;
 
   const storage::Store* const store_;
   const ThemeApplier* const applier_;

@@ -34,19 +34,6 @@ constexpr char kInitiative[] = "q3-push";
 
 using testing::ReadFile;
 
-// The example's records: feedback, transcripts, win/loss notes, inventory and metrics.
-std::vector<v1::IngestRequest> AllExampleRecords() {
-  std::vector<v1::IngestRequest> out = testing::ExampleRecords();
-  for (const char* csv : {"content_inventory.csv", "onboarding_metrics.csv"}) {
-    const std::string text = ReadFile(testing::Runfile(std::string("examples/q3-push/") + csv));
-    EXPECT_TRUE(pipeline::ParseRecordFile(text, kInitiative, [&](pipeline::ParsedRecord& r) {
-                  if (r.ok) out.push_back(r.request);
-                  return true;
-                }).ok());
-  }
-  return out;
-}
-
 // CSV rows split naively (the example plan's key, owner, due and status cells hold no
 // commas; the reason cell may, so only leading cells are used).
 std::vector<std::vector<std::string>> PlanRows(const std::string& csv) {
@@ -74,7 +61,8 @@ class BoardServiceTest : public ::testing::Test {
   }
 
   void StreamExamples() {
-    testing::StreamResult result = testing::StreamAll(server_->address(), AllExampleRecords());
+    testing::StreamResult result =
+        testing::StreamAll(server_->address(), testing::AllExampleRecords());
     ASSERT_TRUE(result.status.ok()) << result.status.error_message();
     for (const auto& ack : result.acks) ASSERT_EQ(ack.status(), v1::ACK_STATUS_ACCEPTED);
     accepted_ = result.acks.size();

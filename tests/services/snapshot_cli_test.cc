@@ -30,18 +30,13 @@ using testing::ReadFile;
 using testing::Runfile;
 using testing::Subprocess;
 
-struct CliRun {
-  int status;
-  std::string output;  // stdout and stderr, merged.
-};
+using CliRun = testing::Finished;
 
 // Runs `fieldloop snapshot args...` to its end.
 CliRun Snapshot(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {Runfile("services/cli/fieldloop"), "snapshot"};
   argv.insert(argv.end(), args.begin(), args.end());
-  Subprocess p(argv);
-  std::string output = p.DrainOutput();
-  return {p.Wait(), std::move(output)};
+  return testing::RunToEnd(argv);
 }
 
 std::vector<std::string> Lines(const std::string& text) {

@@ -269,20 +269,6 @@ TEST(TasksWebhookQueue, StopCutsOffARequestNeverAnsweredAndMarksNothing) {
   EXPECT_TRUE(s.webhook().WaitIdle(absl::ZeroDuration()));
 }
 
-// The example's records: feedback, transcripts, win/loss notes, inventory and metrics.
-std::vector<v1::IngestRequest> AllExampleRecords() {
-  std::vector<v1::IngestRequest> out = testing::ExampleRecords();
-  for (const char* csv : {"content_inventory.csv", "onboarding_metrics.csv"}) {
-    const std::string text =
-        testing::ReadFile(testing::Runfile(std::string("examples/q3-push/") + csv));
-    EXPECT_TRUE(pipeline::ParseRecordFile(text, kInitiative, [&](pipeline::ParsedRecord& r) {
-                  if (r.ok) out.push_back(r.request);
-                  return true;
-                }).ok());
-  }
-  return out;
-}
-
 // The task keys of a plan CSV (the first cell of each row after the header).
 std::set<std::string> PlanKeys(const std::string& csv) {
   std::set<std::string> keys;
@@ -323,7 +309,8 @@ class TasksWebhookServerTest : public ::testing::Test {
   }
 
   void StreamExamples() {
-    testing::StreamResult result = testing::StreamAll(server_->address(), AllExampleRecords());
+    testing::StreamResult result =
+        testing::StreamAll(server_->address(), testing::AllExampleRecords());
     ASSERT_TRUE(result.status.ok()) << result.status.error_message();
     for (const auto& ack : result.acks) ASSERT_EQ(ack.status(), v1::ACK_STATUS_ACCEPTED);
   }

@@ -22,17 +22,13 @@ using ::testing::HasSubstr;
 using testing::Runfile;
 using testing::Subprocess;
 
-struct CliRun {
-  int status;
-  std::string output;  // stdout and stderr, merged.
-};
+using CliRun = testing::Finished;
 
+// Runs `fieldloop args...` to its end.
 CliRun Fieldloop(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {Runfile("services/cli/fieldloop")};
   argv.insert(argv.end(), args.begin(), args.end());
-  Subprocess p(argv);
-  std::string output = p.DrainOutput();
-  return {p.Wait(), std::move(output)};
+  return testing::RunToEnd(argv);
 }
 
 std::vector<std::string> Lines(const std::string& text) {

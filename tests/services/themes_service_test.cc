@@ -30,19 +30,6 @@ using v1::ThemeChange;
 constexpr char kInitiative[] = "q3-push";
 constexpr char kAsOf[] = "2026-11-25";
 
-std::vector<v1::IngestRequest> AllExampleRecords() {
-  std::vector<v1::IngestRequest> out = testing::ExampleRecords();
-  for (const char* csv : {"content_inventory.csv", "onboarding_metrics.csv"}) {
-    const std::string text =
-        testing::ReadFile(testing::Runfile(std::string("examples/q3-push/") + csv));
-    EXPECT_TRUE(pipeline::ParseRecordFile(text, kInitiative, [&](pipeline::ParsedRecord& r) {
-                  if (r.ok) out.push_back(r.request);
-                  return true;
-                }).ok());
-  }
-  return out;
-}
-
 class ThemesServiceTest : public ::testing::Test {
  protected:
   void StartServer(pipeline::ModelOptions model = {}) {
@@ -133,7 +120,7 @@ class ThemesServiceTest : public ::testing::Test {
 
 TEST_F(ThemesServiceTest, ListThemesPagesThroughEveryThemeInEachOrder) {
   StartServer();
-  Stream(AllExampleRecords());
+  Stream(testing::AllExampleRecords());
   v1::ListThemesRequest one_page;
   one_page.set_page_size(500);
   v1::ListThemesResponse all;
@@ -182,7 +169,7 @@ TEST_F(ThemesServiceTest, ListThemesPagesThroughEveryThemeInEachOrder) {
 
 TEST_F(ThemesServiceTest, FiltersKeepOnlyMatchingThemes) {
   StartServer();
-  Stream(AllExampleRecords());
+  Stream(testing::AllExampleRecords());
   v1::ListThemesRequest request;
   request.set_page_size(500);
   request.set_region("LATAM");
@@ -221,7 +208,7 @@ TEST_F(ThemesServiceTest, FiltersKeepOnlyMatchingThemes) {
 
 TEST_F(ThemesServiceTest, BadRequestsNameTheField) {
   StartServer();
-  Stream(AllExampleRecords());
+  Stream(testing::AllExampleRecords());
   v1::ListThemesResponse response;
   v1::ListThemesRequest request;
   request.set_page_size(501);
@@ -263,7 +250,7 @@ TEST_F(ThemesServiceTest, BadRequestsNameTheField) {
 
 TEST_F(ThemesServiceTest, GetThemeTellsWhatTheBoardKnows) {
   StartServer();
-  Stream(AllExampleRecords());
+  Stream(testing::AllExampleRecords());
   // The board's plan: tasks per theme id.
   grpc::ClientContext context;
   v1::GetBoardRequest board_request;
@@ -313,7 +300,7 @@ TEST_F(ThemesServiceTest, GetThemeTellsWhatTheBoardKnows) {
 
 TEST_F(ThemesServiceTest, WatchSendsASnapshotThenLiveChangesAndResumes) {
   StartServer();
-  std::vector<v1::IngestRequest> records = AllExampleRecords();
+  std::vector<v1::IngestRequest> records = testing::AllExampleRecords();
   const std::vector<v1::IngestRequest> first(records.begin(), records.begin() + 150);
   const std::vector<v1::IngestRequest> second(records.begin() + 150, records.end());
 
@@ -402,7 +389,7 @@ TEST_F(ThemesServiceTest, MergedIdsResolveToTheSurvivorAndAreWatched) {
   StartServer(model);
   std::unique_ptr<Watch> watch = StartWatch(0);
   ASSERT_EQ(watch->Next().size(), 1u);
-  Stream(AllExampleRecords());
+  Stream(testing::AllExampleRecords());
   v1::ListThemesRequest request;
   request.set_page_size(500);
   v1::ListThemesResponse listed;
@@ -434,7 +421,7 @@ TEST_F(ThemesServiceTest, AWatcherThatNeverReadsDoesNotHoldUpIngest) {
   // Three watchers that never read a single event.
   std::vector<std::unique_ptr<Watch>> stalled;
   for (int i = 0; i < 3; ++i) stalled.push_back(StartWatch(0));
-  Stream(AllExampleRecords());  // Every record acked and applied (asserted inside).
+  Stream(testing::AllExampleRecords());  // Every record acked and applied (asserted inside).
   v1::ListThemesResponse listed;
   v1::ListThemesRequest request;
   ASSERT_TRUE(List(request, &listed).ok());
@@ -444,7 +431,7 @@ TEST_F(ThemesServiceTest, AWatcherThatNeverReadsDoesNotHoldUpIngest) {
 
 TEST_F(ThemesServiceTest, VersionsSurviveARestart) {
   StartServer();
-  std::vector<v1::IngestRequest> records = AllExampleRecords();
+  std::vector<v1::IngestRequest> records = testing::AllExampleRecords();
   Stream({records.begin(), records.begin() + 200});
   v1::ListThemesRequest request;
   request.set_page_size(500);

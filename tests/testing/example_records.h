@@ -8,7 +8,10 @@
 #include <vector>
 
 #include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "pipeline/record_files.h"
 #include "proto/fieldloop/v1/ingest.pb.h"
+#include "tests/testing/files.h"
 #include "tests/testing/subprocess.h"
 
 namespace fieldloop::testing {
@@ -24,6 +27,21 @@ inline std::vector<fieldloop::v1::IngestRequest> ExampleRecords() {
       fieldloop::v1::IngestRequest r;
       if (google::protobuf::util::JsonStringToMessage(line, &r).ok()) out.push_back(r);
     }
+  }
+  return out;
+}
+
+// Every example record: ExampleRecords(), then the content inventory and the onboarding
+// metrics (their CSV rows, for initiative q3-push). Rows that do not parse fail the test.
+inline std::vector<fieldloop::v1::IngestRequest> AllExampleRecords() {
+  std::vector<fieldloop::v1::IngestRequest> out = ExampleRecords();
+  for (const char* csv : {"content_inventory.csv", "onboarding_metrics.csv"}) {
+    const std::string text = ReadFile(Runfile(std::string("examples/q3-push/") + csv));
+    EXPECT_TRUE(pipeline::ParseRecordFile(text, "q3-push", [&](pipeline::ParsedRecord& r) {
+                  EXPECT_TRUE(r.ok) << csv;
+                  if (r.ok) out.push_back(r.request);
+                  return true;
+                }).ok());
   }
   return out;
 }

@@ -118,6 +118,17 @@ class Subprocess {
 // Starts fieldloopd (a data dependency: //services:fieldloopd) on a free loopback port
 // over `data_dir` with `extra_flags`; sets `*address` from its "listening on" line.
 // Returns nullptr (and leaves `*address` alone) when it does not come up.
+// A program run to its end: its exit status and its output (stdout and stderr, merged).
+struct Finished {
+  int status;
+  std::string output;
+};
+inline Finished RunToEnd(const std::vector<std::string>& argv) {
+  Subprocess p(argv);
+  std::string output = p.DrainOutput();
+  return {p.Wait(), std::move(output)};
+}
+
 inline std::unique_ptr<Subprocess> StartDaemon(const std::string& data_dir, std::string* address,
                                                std::vector<std::string> extra_flags = {}) {
   std::vector<std::string> argv = {Runfile("services/fieldloopd"), "--listen=127.0.0.1:0",
