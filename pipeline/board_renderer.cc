@@ -11,14 +11,14 @@
 namespace fieldloop::pipeline {
 namespace {
 
-// Escapes text for a markdown table cell.
-std::string Cell(const std::string& s) {
-  return absl::StrReplaceAll(s, {{"|", "\\|"}, {"\n", " "}, {"\r", " "}});
+// Text from records or the inventory, made inert in markdown: '<' and '>' as entities (no
+// raw HTML), line breaks as spaces.
+std::string Text(const std::string& s) {
+  return absl::StrReplaceAll(s, {{"<", "&lt;"}, {">", "&gt;"}, {"\n", " "}, {"\r", " "}});
 }
 
-std::string OneLine(const std::string& s) {
-  return absl::StrReplaceAll(s, {{"\n", " "}, {"\r", " "}});
-}
+// Text for a markdown table cell: also escapes '|'.
+std::string Cell(const std::string& s) { return absl::StrReplaceAll(Text(s), {{"|", "\\|"}}); }
 
 void Checklist(std::string* out) {
   absl::StrAppend(
@@ -123,11 +123,11 @@ std::string RenderBoard(const BoardInputs& in) {
     std::vector<std::string> titles;
     for (const LinkedAsset& a : it->second) {
       if (a.freshness.stale) break;
-      titles.push_back(absl::StrCat(a.title, ", ", a.asset_id));
+      titles.push_back(absl::StrCat(Text(a.title), ", ", Text(a.asset_id)));
     }
     if (titles.size() != it->second.size()) continue;
-    fresh.push_back(absl::StrCat("**", t->theme.label, "** (", t->theme.mentions, " mentions; ",
-                                 absl::StrJoin(titles, "; "), ")"));
+    fresh.push_back(absl::StrCat("**", Text(t->theme.label), "** (", t->theme.mentions,
+                                 " mentions; ", absl::StrJoin(titles, "; "), ")"));
     if (fresh.size() == 5) break;
   }
   if (!fresh.empty()) {
@@ -142,7 +142,8 @@ std::string RenderBoard(const BoardInputs& in) {
   if (in.themes.regional.empty())
     absl::StrAppend(&out, "None: every theme is spread across regions and segments.\n");
   for (const PrioritizedTheme& t : in.themes.regional) {
-    absl::StrAppend(&out, "- **", t.theme.label, "** (", t.concentrated_in, "): ", t.why, "\n");
+    absl::StrAppend(&out, "- **", Text(t.theme.label), "** (", Text(t.concentrated_in),
+                    "): ", t.why, "\n");
   }
 
   // Emerging signals.
@@ -154,8 +155,8 @@ std::string RenderBoard(const BoardInputs& in) {
     for (const PrioritizedTheme& t : in.themes.emerging) {
       std::vector<std::string> ids;
       for (const pipeline::Quote& q : t.theme.quotes) ids.push_back(q.record_id);
-      absl::StrAppend(&out, "- **", t.theme.label, "**: ", t.why, " (", absl::StrJoin(ids, ", "),
-                      ")\n");
+      absl::StrAppend(&out, "- **", Text(t.theme.label), "**: ", t.why, " (",
+                      Text(absl::StrJoin(ids, ", ")), ")\n");
     }
   }
 
@@ -163,7 +164,7 @@ std::string RenderBoard(const BoardInputs& in) {
   absl::StrAppend(&out, "\n## Theme details\n");
   for (const PrioritizedTheme* each : in.themes.All()) {
     const PrioritizedTheme& t = *each;
-    absl::StrAppend(&out, "\n### ", t.theme.label, " (theme ", t.theme.id, ")\n\n",
+    absl::StrAppend(&out, "\n### ", Text(t.theme.label), " (theme ", t.theme.id, ")\n\n",
                     "- Why: ", t.why, "\n");
     if (t.theme.objections > 0) {
       absl::StrAppend(&out, "- Buyer objections in win/loss notes: ", t.theme.objections, "\n");
@@ -171,13 +172,13 @@ std::string RenderBoard(const BoardInputs& in) {
     if (!t.theme.competitors.empty()) {
       std::vector<std::string> names;
       for (const auto& [name, n] : t.theme.competitors)
-        names.push_back(absl::StrCat(name, " (", n, ")"));
+        names.push_back(absl::StrCat(Text(name), " (", n, ")"));
       absl::StrAppend(&out, "- Competitors: ", absl::StrJoin(names, ", "), "\n");
     }
     if (auto it = in.linked_assets.find(t.theme.id); it != in.linked_assets.end()) {
       std::vector<std::string> assets;
       for (const LinkedAsset& a : it->second) {
-        assets.push_back(absl::StrCat(a.title, " (", a.asset_id, ", ",
+        assets.push_back(absl::StrCat(Text(a.title), " (", Text(a.asset_id), ", ",
                                       a.freshness.stale ? "stale" : "fresh", ", updated ",
                                       a.last_updated, ")"));
       }
@@ -186,11 +187,12 @@ std::string RenderBoard(const BoardInputs& in) {
     if (auto it = in.proof_points.find(t.theme.id); it != in.proof_points.end()) {
       for (const ProofPoint& p : it->second) {
         absl::StrAppend(&out, "- ", p.customer_story ? "Customer story" : "Proof point",
-                        p.won ? " (won deal, " : " (", p.record_id, "): ", OneLine(p.text), "\n");
+                        p.won ? " (won deal, " : " (", Text(p.record_id), "): ", Text(p.text),
+                        "\n");
       }
     }
     for (const pipeline::Quote& q : t.theme.quotes) {
-      absl::StrAppend(&out, "> \"", OneLine(q.text), "\" (", q.record_id, ")\n>\n");
+      absl::StrAppend(&out, "> \"", Text(q.text), "\" (", Text(q.record_id), ")\n>\n");
     }
   }
 
@@ -202,8 +204,8 @@ std::string RenderBoard(const BoardInputs& in) {
   for (const RefreshTask& t : in.tasks) {
     if (t.action != "create") continue;
     any = true;
-    absl::StrAppend(&out, "- **", t.theme, "**: suggest a ", t.format, " (", t.priority, ", due ",
-                    t.due, ").\n");
+    absl::StrAppend(&out, "- **", Text(t.theme), "**: suggest a ", t.format, " (", t.priority,
+                    ", due ", t.due, ").\n");
   }
   if (!any) absl::StrAppend(&out, "None: every theme has covering content.\n");
   absl::StrAppend(&out, "\n## Stale content\n\n");
@@ -211,8 +213,8 @@ std::string RenderBoard(const BoardInputs& in) {
   for (const RefreshTask& t : in.tasks) {
     if (t.action != "refresh") continue;
     any = true;
-    absl::StrAppend(&out, "- **", t.asset, "** (", t.asset_id, ", owner ", t.owner, ") for **",
-                    t.theme, "**: ", t.reason, ".\n");
+    absl::StrAppend(&out, "- **", Text(t.asset), "** (", Text(t.asset_id), ", owner ",
+                    Text(t.owner), ") for **", Text(t.theme), "**: ", Text(t.reason), ".\n");
   }
   if (!any) absl::StrAppend(&out, "None: the assets tied to live themes are fresh.\n");
 
@@ -224,15 +226,16 @@ std::string RenderBoard(const BoardInputs& in) {
     absl::StrAppend(&out, "None: every cohort is within its thresholds.\n");
   }
   for (const RampRisk& r : in.ramp_risks) {
-    absl::StrAppend(&out, "- Cohort ", r.cohort, " (", r.region, ", ", r.segment,
-                    r.period.empty() ? "" : absl::StrCat(", ", r.period), ", ", r.reps,
+    absl::StrAppend(&out, "- Cohort ", Text(r.cohort), " (", Text(r.region), ", ", Text(r.segment),
+                    r.period.empty() ? "" : absl::StrCat(", ", Text(r.period)), ", ", r.reps,
                     " reps): ", absl::StrJoin(r.reasons, "; "), ".\n");
     const RampAdvice advice = AdviseRamp(r, in.themes, in.tasks);
     if (advice.modules.empty()) continue;
     std::vector<std::string> modules;
-    for (const std::string& m : advice.modules) modules.push_back(absl::StrCat("**", m, "**"));
-    absl::StrAppend(&out, "  - Modules to refine, from what reps in ", r.region, " and ", r.segment,
-                    " hear most: ", absl::StrJoin(modules, ", "), ".\n");
+    for (const std::string& m : advice.modules)
+      modules.push_back(absl::StrCat("**", Text(m), "**"));
+    absl::StrAppend(&out, "  - Modules to refine, from what reps in ", Text(r.region), " and ",
+                    Text(r.segment), " hear most: ", absl::StrJoin(modules, ", "), ".\n");
     if (advice.content_fresh) {
       absl::StrAppend(&out,
                       "  - The content for these themes is fresh, so it may not be the limiter: "
@@ -250,7 +253,7 @@ std::string RenderBoard(const BoardInputs& in) {
   std::vector<std::string> recurring;
   for (const PrioritizedTheme* t : in.themes.All()) {
     if (t->recurring_quarters.empty()) continue;
-    recurring.push_back(absl::StrCat("- **", t->theme.label,
+    recurring.push_back(absl::StrCat("- **", Text(t->theme.label),
                                      "**: ", absl::StrJoin(t->recurring_quarters, ", "), " (",
                                      t->theme.mentions, " mentions)\n"));
   }
@@ -277,8 +280,8 @@ std::string RenderBoard(const BoardInputs& in) {
   });
   for (size_t i = 0; i < by_objections.size() && i < 5; ++i) {
     const ThemeSummary& t = by_objections[i]->theme;
-    absl::StrAppend(&out, "- **", t.label, "**: ", t.objections, " objections, ", t.lost_deals,
-                    " lost deals\n");
+    absl::StrAppend(&out, "- **", Text(t.label), "**: ", t.objections, " objections, ",
+                    t.lost_deals, " lost deals\n");
   }
   absl::StrAppend(&out, "\n");
   Checklist(&out);

@@ -57,8 +57,8 @@ struct ParsedPlan {
 //   done; wont_do, "wont do", "won't do", "won’t do" (U+2019). Anything else is an error.
 // - owner: trimmed. A single quote in front of = + - or @ is the usual guard that keeps a
 //   spreadsheet from reading a cell as a formula ('=x); one such quote is removed, so "'=x"
-//   reads as "=x". A quote followed by anything else is kept ("'x", "O'Brien"). (The plan
-//   writer, RenderRefreshPlanCsv, does not add this guard yet.)
+//   reads as "=x". A quote followed by anything else is kept ("'x", "O'Brien"). The plan
+//   writer, RenderRefreshPlanCsv, adds this guard.
 // - due: YYYY-MM-DD and a real date from 1970 on (IsValidDate; 2026-02-30 is an error).
 //
 // Returns InvalidArgument, naming the problem, when the file as a whole is unusable: no

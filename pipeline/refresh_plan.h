@@ -75,7 +75,8 @@ std::vector<RefreshTask> PlanTasks(const PrioritizedThemes& themes,
                                    absl::CivilDay as_of, const PlanOptions& options = {});
 
 // RFC 4180 CSV (CRLF line ends, fields quoted when they hold a comma, quote, CR or LF)
-// with kRefreshPlanHeader.
+// with kRefreshPlanHeader. A cell starting with = + - @, tab or CR gets a single quote in
+// front, so a spreadsheet does not run it as a formula (ParsePlanCsv removes it again).
 std::string RenderRefreshPlanCsv(const std::vector<RefreshTask>& tasks);
 
 }  // namespace fieldloop::pipeline

@@ -9,6 +9,16 @@
 
 namespace fieldloop::pipeline {
 
+std::string CutQuote(absl::string_view text) {
+  // Code points start at every byte that is not a UTF-8 continuation byte (10xxxxxx).
+  size_t points = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) continue;
+    if (points++ == kMaxQuoteCodePoints) return absl::StrCat(text.substr(0, i), "\u2026");
+  }
+  return std::string(text);
+}
+
 std::string QuarterOf(int64_t unix_seconds) {
   return QuarterOfDay(absl::ToCivilDay(absl::FromUnixSeconds(unix_seconds), absl::UTCTimeZone()));
 }
@@ -42,7 +52,7 @@ void ThemeBook::Add(ThemeId theme, const DocumentFacts& facts, const std::vector
   s.last_seen = std::max(s.last_seen, facts.unix_seconds);
 
   // Keep the kMaxQuotes closest quotes; ties keep the earlier one (record order).
-  Quote q{facts.record_id, facts.text, closeness};
+  Quote q{facts.record_id, CutQuote(facts.text), closeness};
   auto pos = std::find_if(s.quotes.begin(), s.quotes.end(),
                           [&](const Quote& other) { return other.closeness < closeness; });
   if (s.quotes.size() < kMaxQuotes || pos != s.quotes.end()) {
@@ -206,7 +216,7 @@ void ThemeBook::ImportTheme(ThemeId theme, const state::BookState& in) {
   s.last_seen = in.last_seen();
   s.quotes.clear();
   for (const auto& q : in.quotes())
-    s.quotes.push_back(Quote{q.record_id(), q.text(), q.closeness()});
+    s.quotes.push_back(Quote{q.record_id(), CutQuote(q.text()), q.closeness()});
   s.objections = in.objections();
   FromNamed(in.competitors(), &s.competitors);
   e.deals_seen.clear();

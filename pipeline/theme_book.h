@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "pipeline/text_normalizer.h"
 #include "pipeline/theme_clusterer.h"
@@ -57,6 +58,12 @@ struct ThemeSummary {
   double amount_at_stake = 0;                  // Sum over distinct lost deals.
   std::map<std::string, int64_t> competitors;  // Name -> mentions.
 };
+
+// Quotes are kept to this many code points: longer texts are cut and end in "…" (U+2026),
+// so one huge record cannot bloat theme state, the board or the API.
+inline constexpr size_t kMaxQuoteCodePoints = 300;
+// `text` cut to kMaxQuoteCodePoints code points at a code point boundary, plus "…" when cut.
+std::string CutQuote(absl::string_view text);
 
 // The count of `key` in one of ThemeSummary's by_* maps, 0 when absent.
 inline int64_t CountOf(const std::map<std::string, int64_t>& counts, const std::string& key) {

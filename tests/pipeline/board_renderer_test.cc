@@ -147,5 +147,18 @@ TEST(BoardRenderer, SameInputsGiveByteIdenticalBoards) {
   EXPECT_EQ(RenderBoard(Inputs()), RenderBoard(Inputs()));
 }
 
+TEST(BoardRenderer, RecordTextCannotInjectHtmlOrBreakTheTable) {
+  BoardInputs in = Inputs();
+  pipeline::Quote q{"fb-<b>", "<script>alert(1)</script> | pipe\nnewline", 0.5};
+  in.themes.regional.at(0).theme.quotes = {q};
+  in.tasks[0].owner = "<img src=x onerror=alert(1)>";
+  const std::string board = RenderBoard(in);
+  EXPECT_THAT(board, Not(HasSubstr("<script>")));
+  EXPECT_THAT(board, Not(HasSubstr("<img")));
+  EXPECT_THAT(board, HasSubstr("&lt;script&gt;alert(1)&lt;/script&gt; | pipe newline"));
+  EXPECT_THAT(board, HasSubstr("(fb-&lt;b&gt;)"));
+  EXPECT_THAT(board, HasSubstr("| &lt;img src=x onerror=alert(1)&gt; |"));
+}
+
 }  // namespace
 }  // namespace fieldloop::pipeline

@@ -6,6 +6,7 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -162,6 +163,34 @@ TEST_F(RefreshPlanTest, CsvHasTheExactHeaderQuotesAndIsByteIdenticalOnRerun) {
   EXPECT_THAT(csv, HasSubstr(",\"Acme CRM Battlecard, \"\"v2\"\"\",refresh,battlecard,"));
   EXPECT_EQ(csv, RenderRefreshPlanCsv(PlanTasks(themes_, assets, kAsOf, normalizer_)));
   EXPECT_EQ(csv.back(), '\n');
+}
+
+TEST_F(RefreshPlanTest, CellsThatASpreadsheetWouldRunAsFormulasAreGuarded) {
+  std::vector<RefreshTask> tasks = PlanTasks(themes_, assets_, kAsOf, normalizer_);
+  ASSERT_FALSE(tasks.empty());
+  // Owners and titles come from the inventory, as anyone typed them.
+  tasks[0].owner = "=HYPERLINK(\"http://evil\",\"x\")";
+  tasks[0].asset = "+cmd|' /C calc'!A0";
+  for (const char* hostile : {"-2+3", "@SUM(A1)", "\tx", "\rx"}) {
+    RefreshTask t = tasks[0];
+    t.task_key = "9/x";
+    t.theme = hostile;
+    tasks.push_back(t);
+  }
+  const std::string csv = RenderRefreshPlanCsv(tasks);
+  EXPECT_THAT(csv, HasSubstr(",\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\","));
+  EXPECT_THAT(csv, HasSubstr(",'+cmd|' /C calc'!A0,"));
+  EXPECT_THAT(csv, HasSubstr(",'-2+3,"));
+  EXPECT_THAT(csv, HasSubstr(",'@SUM(A1),"));
+  EXPECT_THAT(csv, HasSubstr(",'\tx,"));
+  EXPECT_THAT(csv, HasSubstr(",\"'\rx\","));
+  // No cell of the plan starts with a formula character once split.
+  for (absl::string_view line : absl::StrSplit(csv, "\r\n", absl::SkipEmpty())) {
+    for (absl::string_view cell : absl::StrSplit(line, ',')) {
+      if (cell.empty()) continue;
+      EXPECT_EQ(std::string_view("=+-@").find(cell[0]), std::string_view::npos) << line;
+    }
+  }
 }
 
 }  // namespace

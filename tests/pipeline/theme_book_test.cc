@@ -101,5 +101,18 @@ TEST_F(ThemeBookTest, UnknownThemeGivesAnEmptySummary) {
   EXPECT_EQ(book_.Summarize(42, clusterer_).id, -1);
 }
 
+TEST(ThemeBook, QuotesAreCutAtACodePointBoundary) {
+  EXPECT_EQ(CutQuote("short"), "short");
+  const std::string exact(kMaxQuoteCodePoints, 'a');
+  EXPECT_EQ(CutQuote(exact), exact);
+  // 400 two-byte code points: cut to kMaxQuoteCodePoints of them, never inside one.
+  std::string long_text;
+  for (int i = 0; i < 400; ++i) long_text += "\u00e9";
+  const std::string cut = CutQuote(long_text);
+  EXPECT_EQ(cut.size(), 2 * kMaxQuoteCodePoints + 3);  // "…" is 3 bytes.
+  EXPECT_EQ(cut.substr(cut.size() - 3), "\u2026");
+  EXPECT_EQ(cut.substr(0, 2), "\u00e9");
+}
+
 }  // namespace
 }  // namespace fieldloop::pipeline
