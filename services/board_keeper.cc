@@ -3,6 +3,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "pipeline/plan_import.h"
 #include "pipeline/record_validator.h"
 
@@ -35,25 +36,46 @@ absl::StatusOr<Materialized> BoardKeeper::MaterializeFor(const std::string& init
                                                          absl::CivilDay as_of, bool keep_history,
                                                          MaterializeTrigger trigger) {
   const absl::Time start = absl::Now();
-  const auto count = [&](bool ok) {
+  const char* const trigger_name = trigger == MaterializeTrigger::kSchedule ? "schedule"
+                                   : keep_history                           ? "snapshot"
+                                                                            : "request";
+  const auto count = [&](const absl::Status& status) {
     if (options_.metrics != nullptr) {
-      options_.metrics->RecordMaterialization(trigger, ok, absl::Now() - start);
+      options_.metrics->RecordMaterialization(trigger, status.ok(), absl::Now() - start);
+    }
+    if (options_.log != nullptr && !status.ok()) {
+      options_.log->Warning("board", "materializing %s as of %s (%s) failed after %.3fs: %s",
+                            initiative, absl::FormatCivilTime(as_of), trigger_name,
+                            absl::ToDoubleSeconds(absl::Now() - start), status.ToString());
     }
   };
   absl::StatusOr<storage::SequenceNumber> applied = CatchUp(initiative);
   if (!applied.ok()) {
     // A bad name or an initiative without records is a bad request, not a failed run.
     if (!absl::IsInvalidArgument(applied.status()) && !absl::IsNotFound(applied.status())) {
-      count(false);
+      count(applied.status());
     }
     return applied.status();
   }
   absl::MutexLock lock(&mu_);
   absl::StatusOr<MaterializeResult> result =
       services::Materialize(*store_, initiative, ViewOf(*applier_, initiative), as_of,
-                            options_.output_root, keep_history);
-  count(result.ok());
+                            options_.output_root, keep_history, options_.redact_pii);
+  count(result.status());
   if (!result.ok()) return result.status();
+  if (options_.log != nullptr && options_.log->Enabled(LogLevel::kInfo)) {
+    std::string line = absl::StrFormat(
+        "materialized %s as of %s (%s, up to sequence %d): %d themes, %d tasks in %.3fs; "
+        "board %s",
+        initiative, absl::FormatCivilTime(as_of), trigger_name, *applied, result->themes,
+        result->tasks.size(), absl::ToDoubleSeconds(absl::Now() - start), result->paths.board);
+    absl::StrAppend(&line, result->stub ? ", stub (no feedback), no plan"
+                                        : absl::StrCat(", plan ", result->paths.plan));
+    if (!result->history_board.empty()) {
+      absl::StrAppend(&line, ", history ", result->history_board);
+    }
+    options_.log->Write(LogLevel::kInfo, "board", line);
+  }
   materialized_[initiative] = *applied;
   if (options_.plan_observer != nullptr) {
     // Unreadable records count as never delivered: tasks are sent again rather than lost.
@@ -67,8 +89,9 @@ absl::StatusOr<Materialized> BoardKeeper::MaterializeFor(const std::string& init
 absl::StatusOr<Rendered> BoardKeeper::Render(const std::string& initiative, absl::CivilDay as_of) {
   absl::StatusOr<storage::SequenceNumber> applied = CatchUp(initiative);
   if (!applied.ok()) return applied.status();
-  absl::StatusOr<RenderedOutputs> outputs = RenderOutputs(
-      *store_, initiative, ViewOf(*applier_, initiative), as_of, options_.output_root);
+  absl::StatusOr<RenderedOutputs> outputs =
+      RenderOutputs(*store_, initiative, ViewOf(*applier_, initiative), as_of, options_.output_root,
+                    options_.redact_pii);
   if (!outputs.ok()) return outputs.status();
   return Rendered{std::move(*outputs), *applied};
 }
@@ -132,7 +155,13 @@ absl::Status BoardKeeper::MarkDelivered(const std::string& initiative,
 absl::StatusOr<ImportSummary> BoardKeeper::ImportPlan(const std::string& initiative,
                                                       absl::string_view csv) {
   absl::MutexLock lock(&mu_);
-  return ImportPlanCsv(*store_, initiative, csv);
+  absl::StatusOr<ImportSummary> summary = ImportPlanCsv(*store_, initiative, csv);
+  if (summary.ok() && options_.log != nullptr) {
+    options_.log->Info(
+        "board", "imported a plan of %s: %d rows, %d tasks updated, %d unchanged, %d skipped",
+        initiative, summary->rows, summary->updated, summary->unchanged, summary->errors.size());
+  }
+  return summary;
 }
 
 absl::StatusOr<ImportSummary> ImportPlanCsv(storage::Store& store, const std::string& initiative,

@@ -15,6 +15,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "pipeline/task_edits.h"
+#include "services/event_log.h"
 #include "services/materializer.h"
 #include "services/metrics.h"
 #include "services/plan_observer.h"
@@ -37,6 +38,13 @@ struct BoardKeeperOptions {
   // Told about every plan Materialize and MaterializeChanged write (the tasks webhook), with
   // the keeper's lock held; must outlive the keeper. Default: nullptr (nobody is told).
   PlanObserver* plan_observer = nullptr;
+  // Where each materialization (INFO: initiative, as_of, trigger, themes, tasks, duration,
+  // paths; WARNING when it failed, bad requests aside) and each plan import (INFO: counts)
+  // are logged; must outlive the keeper. Default: nullptr (nothing logged).
+  EventLog* log = nullptr;
+  // Mask e-mail addresses and phone numbers in quotes and proof points
+  // (pipeline/pii_redactor.h). Default: true.
+  bool redact_pii = true;
 };
 
 struct Materialized {

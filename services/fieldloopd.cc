@@ -44,6 +44,17 @@ ABSL_FLAG(std::string, metrics_listen, "",
           "Serve Prometheus metrics at http://HOST:PORT/metrics: a bare port or "
           "127.0.0.1:PORT, localhost:PORT, [::1]:PORT. Loopback only (no access control yet); "
           "other hosts are refused. Port 0 picks a free port, printed at start. Empty: off.");
+ABSL_FLAG(std::string, log_level, "info",
+          "Lowest level of the event log lines written to stderr: debug, info, warning or error. "
+          "info: one line per notable event (start, stop, replay, each ingest stream, each "
+          "materialization, failures), never one per record; debug adds per-batch lines.");
+ABSL_FLAG(std::string, backup_root, "",
+          "Allow online backups (Admin.Backup, `fieldloop backup --server`): each one is a "
+          "RocksDB checkpoint written into a new directory DIR/<name>. An absolute directory "
+          "outside --data_dir; created when missing. Empty: backups off (FAILED_PRECONDITION).");
+ABSL_FLAG(bool, redact_pii, true,
+          "Mask e-mail addresses and phone numbers in quotes and proof points on the board and "
+          "in the Themes API ([email], [phone]). --redact_pii=false shows them as recorded.");
 
 namespace {
 
@@ -65,7 +76,9 @@ int main(int argc, char** argv) {
       "Usage: fieldloopd [--listen=HOST:PORT] [--data_dir=DIR] [--sync_writes] "
       "[--max_record_bytes=N] [--apply_themes=false] [--output_root=DIR] "
       "[--materialize_every=DURATION] [--materialize_weekly=DAY@HOUR] [--tasks_webhook=URL] "
-      "[--metrics_listen=[HOST:]PORT]\nStops cleanly on SIGINT or "
+      "[--log_level=debug|info|warning|error] "
+      "[--metrics_listen=[HOST:]PORT] [--backup_root=DIR] [--redact_pii=false]\nStops cleanly on "
+      "SIGINT or "
       "SIGTERM. "
       "Flags and data layout: docs/operations.md.");
   absl::ParseCommandLine(argc, argv);
@@ -79,6 +92,15 @@ int main(int argc, char** argv) {
   options.output_root = absl::GetFlag(FLAGS_output_root);
   options.tasks_webhook.url = absl::GetFlag(FLAGS_tasks_webhook);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  options.backup_root = absl::GetFlag(FLAGS_backup_root);
+  options.redact_pii = absl::GetFlag(FLAGS_redact_pii);
+  absl::StatusOr<fieldloop::services::LogLevel> log_level =
+      fieldloop::services::ParseLogLevel(absl::GetFlag(FLAGS_log_level));
+  if (!log_level.ok()) {
+    std::fprintf(stderr, "fieldloopd: %s\n", std::string(log_level.status().message()).c_str());
+    return 1;
+  }
+  options.log_level = *log_level;
   absl::StatusOr<absl::Duration> every =
       fieldloop::services::ParseEvery(absl::GetFlag(FLAGS_materialize_every));
   absl::Status weekly =
@@ -114,17 +136,7 @@ int main(int argc, char** argv) {
   char c;
   while (read(signal_pipe[0], &c, 1) < 0 && errno == EINTR) {
   }
-  std::fprintf(stderr, "fieldloopd: shutting down\n");
+  // Shutdown logs "shutting down" and, once stopped, the counts of this run.
   (*server)->Shutdown();
-  const auto stats = (*server)->ingestor().stats();
-  const auto applied = (*server)->applier().stats();
-  std::fprintf(stderr,
-               "fieldloopd: stopped; this run: %llu accepted, %llu duplicate, %llu rejected; "
-               "%llu applied to themes (%llu replayed at start)\n",
-               static_cast<unsigned long long>(stats.accepted),
-               static_cast<unsigned long long>(stats.duplicate),
-               static_cast<unsigned long long>(stats.rejected),
-               static_cast<unsigned long long>(applied.applied),
-               static_cast<unsigned long long>(applied.replayed));
   return 0;
 }

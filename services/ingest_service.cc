@@ -5,22 +5,70 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "pipeline/record_validator.h"
 
 namespace fieldloop::services {
+namespace {
 
 using fieldloop::v1::IngestAck;
+
+// `text` cut to at most `max` bytes (not inside a UTF-8 sequence), "..." marking a cut.
+std::string Truncated(absl::string_view text, size_t max) {
+  if (text.size() <= max) return std::string(text);
+  size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xc0) == 0x80) --end;
+  return absl::StrCat(text.substr(0, end), "...");
+}
+
+// "127.0.0.1:5555" or "[::1]:5555" from gRPC's "ipv4:127.0.0.1:5555" or
+// "ipv6:%5B::1%5D:5555"; other forms (unix:...) as gRPC gives them.
+std::string PeerAddress(std::string peer) {
+  for (absl::string_view prefix : {"ipv4:", "ipv6:"}) {
+    if (absl::StartsWith(peer, prefix)) {
+      return absl::StrReplaceAll(peer.substr(prefix.size()), {{"%5B", "["}, {"%5D", "]"}});
+    }
+  }
+  return peer;
+}
+
+// "record_id: field: reason" of a rejected ack; a request without a record id is named
+// by its index. The ack's message is "<record>: <field>: <rule>" (pipeline/record_validator);
+// only the rule is kept of it. Capped, so a huge id cannot make a huge line.
+std::string RejectReason(const IngestAck& ack) {
+  const std::string id = ack.record_id().empty() ? absl::StrCat("request ", ack.request_index())
+                                                 : Truncated(ack.record_id(), 64);
+  absl::string_view reason = ack.message();
+  const std::string field_prefix = absl::StrCat(ack.field(), ": ");
+  if (const size_t at = reason.find(field_prefix); !ack.field().empty() && at != reason.npos) {
+    reason.remove_prefix(at + field_prefix.size());
+  }
+  return absl::StrCat(id, ": ", Truncated(ack.field(), 64), ": ", Truncated(reason, 200));
+}
+
+}  // namespace
 
 // One Ingest.Stream call. Deletes itself when gRPC is done with it and no ack is pending.
 class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
-  IngestStream(IngestService* service, Ingestor* ingestor)
-      : service_(service), ingestor_(ingestor) {
+  IngestStream(IngestService* service, Ingestor* ingestor, EventLog* log, std::string peer)
+      : service_(service),
+        ingestor_(ingestor),
+        log_(log),
+        peer_(PeerAddress(std::move(peer))),
+        start_(absl::Now()) {
+    if (log_ != nullptr) log_->Debug("ingest", "stream from %s opened", peer_);
     absl::MutexLock lock(&mu_);
     reading_ = true;
     StartRead(&read_buf_);
   }
+
+  // Runs once gRPC is done with the stream and every request read was acked.
+  ~IngestStream() override { LogSummary(); }
 
   void OnReadDone(bool ok) override {
     if (!ok) {
@@ -107,6 +155,7 @@ class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::Byte
     {
       absl::MutexLock lock(&mu_);
       ack.set_request_index(index);
+      CountLocked(ack);
       slots_[index - first_index_] = std::move(ack);
       --outstanding_;
       MaybeWriteLocked();
@@ -114,6 +163,44 @@ class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::Byte
       destroy = done_ && outstanding_ == 0;
     }
     if (destroy) delete this;
+  }
+
+  void CountLocked(const IngestAck& ack) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    switch (ack.status()) {
+      case fieldloop::v1::ACK_STATUS_ACCEPTED:
+        ++accepted_;
+        break;
+      case fieldloop::v1::ACK_STATUS_DUPLICATE:
+        ++duplicate_;
+        break;
+      default:
+        ++rejected_;
+        if (log_ != nullptr && log_->Enabled(LogLevel::kInfo) &&
+            rejects_.size() < IngestService::kMaxRejectsLogged) {
+          rejects_.push_back(RejectReason(ack));
+        }
+    }
+  }
+
+  // The one line of a stream: "stream from PEER ended: N records, A accepted, D duplicate,
+  // R rejected in 0.532s; first rejects: id: field: reason; ...; and K more".
+  void LogSummary() ABSL_LOCKS_EXCLUDED(mu_) {
+    if (log_ == nullptr || !log_->Enabled(LogLevel::kInfo)) return;
+    absl::MutexLock lock(&mu_);
+    const char* how = broken_                     ? "was cancelled"
+                      : draining_ && !reads_done_ ? "was ended by the shutdown"
+                                                  : "ended";
+    std::string line = absl::StrFormat(
+        "stream from %s %s: %d records, %d accepted, %d duplicate, %d rejected in %.3fs", peer_,
+        how, next_index_, accepted_, duplicate_, rejected_,
+        absl::ToDoubleSeconds(absl::Now() - start_));
+    if (!rejects_.empty()) {
+      absl::StrAppend(&line, "; first rejects: ", absl::StrJoin(rejects_, "; "));
+      if (rejected_ > rejects_.size()) {
+        absl::StrAppend(&line, "; and ", rejected_ - rejects_.size(), " more");
+      }
+    }
+    log_->Write(LogLevel::kInfo, "ingest", line);
   }
 
   void MaybeReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -165,6 +252,9 @@ class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::Byte
 
   IngestService* const service_;
   Ingestor* const ingestor_;
+  EventLog* const log_;     // nullptr: not logged.
+  const std::string peer_;  // "127.0.0.1:5555".
+  const absl::Time start_;
   grpc::ByteBuffer read_buf_;   // Owned by the read in flight.
   grpc::ByteBuffer write_buf_;  // Owned by the write in flight.
 
@@ -181,6 +271,11 @@ class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::Byte
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
+  // Acks by status, for the summary line.
+  uint64_t accepted_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t duplicate_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t rejected_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::string> rejects_ ABSL_GUARDED_BY(mu_);  // The first kMaxRejectsLogged.
 };
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* IngestService::Stream(
@@ -198,7 +293,7 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* IngestService::Stre
     absl::MutexLock count_lock(&finish_mu_);
     ++unfinished_;
   }
-  auto* stream = new IngestStream(this, ingestor_);
+  auto* stream = new IngestStream(this, ingestor_, log_, context->peer());
   streams_.insert(stream);
   return stream;
 }

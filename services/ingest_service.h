@@ -7,7 +7,9 @@
 //
 // Per stream: reads are pipelined (the next read starts as soon as a request is handed to
 // the Ingestor, up to kMaxInFlight unacked requests), acks are written one at a time in
-// request order.
+// request order. When a stream is over, one INFO line sums it up in the event log (peer,
+// requests read, acks by status, the first kMaxRejectsLogged reject reasons); nothing is
+// logged per record.
 #ifndef FIELDLOOP_SERVICES_INGEST_SERVICE_H_
 #define FIELDLOOP_SERVICES_INGEST_SERVICE_H_
 
@@ -18,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/fieldloop/v1/ingest.grpc.pb.h"
+#include "services/event_log.h"
 #include "services/ingestor.h"
 #include "services/theme_applier.h"
 
@@ -32,9 +35,13 @@ class IngestService
   // Most requests of one stream read but not yet acked; reading pauses beyond it.
   static constexpr size_t kMaxInFlight = 4096;
 
-  // `ingestor` and `applier` must outlive the service and every call it started.
-  IngestService(Ingestor* ingestor, ThemeApplier* applier)
-      : ingestor_(ingestor), applier_(applier) {}
+  // Most reject reasons named in the summary line of one stream; the rest are counted.
+  static constexpr int kMaxRejectsLogged = 3;
+
+  // `ingestor`, `applier` and `log` must outlive the service and every call it started.
+  // `log` nullptr: streams are not logged.
+  IngestService(Ingestor* ingestor, ThemeApplier* applier, EventLog* log = nullptr)
+      : ingestor_(ingestor), applier_(applier), log_(log) {}
 
   grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Stream(
       grpc::CallbackServerContext* context) override;
@@ -61,6 +68,7 @@ class IngestService
 
   Ingestor* const ingestor_;
   ThemeApplier* const applier_;
+  EventLog* const log_;
   absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_set<IngestStream*> streams_ ABSL_GUARDED_BY(mu_);

@@ -162,6 +162,25 @@ void Ingestor::CommitBatch(std::deque<Pending>& batch) {
     stats_.rejected += rejected;
     ++stats_.batches;
   }
+  if (EventLog* log = options_.log; log != nullptr) {
+    if (!results.ok()) {
+      ++failed_batches_in_row_;
+      if (IsLoggedRepeat(failed_batches_in_row_)) {
+        log->Error("ingest",
+                   "storing a batch of %zu records failed (%d failed batches in a row; each "
+                   "record is acked REJECTED, INTERNAL): %s",
+                   batch.size(), failed_batches_in_row_, results.status().message());
+      }
+    } else {
+      if (failed_batches_in_row_ > 0) {
+        log->Info("ingest", "storing records works again after %d failed batches",
+                  failed_batches_in_row_);
+        failed_batches_in_row_ = 0;
+      }
+      log->Debug("ingest", "wrote a batch of %zu records: %d accepted, %d duplicate", batch.size(),
+                 accepted, duplicate);
+    }
+  }
   // Counted before any ack goes out, so a client that saw its acks sees them counted.
   if (options_.metrics != nullptr) CountBatch(batch, acks, results.ok() ? &*results : nullptr);
   if (accepted > 0 && options_.on_commit) options_.on_commit();

@@ -22,6 +22,7 @@
 #include "pipeline/record_validator.h"
 #include "proto/fieldloop/v1/ingest.pb.h"
 #include "services/clock.h"
+#include "services/event_log.h"
 #include "services/metrics.h"
 #include "storage/store.h"
 
@@ -47,6 +48,10 @@ struct IngestorOptions {
   // Where records received and acked, ack latencies and stored sequence numbers are
   // counted; must outlive the Ingestor. Default: nullptr (not counted, no cost).
   ServerMetrics* metrics = nullptr;
+  // Where each WriteBatch is logged (DEBUG) and a batch that could not be stored (ERROR;
+  // in a run of failures the 1st, 2nd, 4th, ... and the recovery); must outlive the
+  // Ingestor. Never a line per record. Default: nullptr (nothing logged).
+  EventLog* log = nullptr;
 };
 
 // Counters since start; read with Ingestor::stats().
@@ -110,7 +115,8 @@ class Ingestor {
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   IngestStats stats_ ABSL_GUARDED_BY(mu_);
-  absl::Mutex join_mu_;  // Serializes joining committer_.
+  uint64_t failed_batches_in_row_ = 0;  // Committer thread only.
+  absl::Mutex join_mu_;                 // Serializes joining committer_.
   std::thread committer_;
 };
 

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_format.h"
 #include "pipeline/board_renderer.h"
+#include "pipeline/pii_redactor.h"
 #include "pipeline/ramp_risks.h"
 #include "pipeline/task_edits.h"
 #include "pipeline/text_normalizer.h"
@@ -15,7 +16,7 @@ namespace fieldloop::services {
 
 absl::StatusOr<pipeline::BoardInputs> AnalyzeInitiative(
     const storage::Store& store, const std::string& initiative, const ThemeView& themes,
-    absl::CivilDay as_of, std::vector<state::TaskRecord>* task_records) {
+    absl::CivilDay as_of, std::vector<state::TaskRecord>* task_records, bool redact_pii) {
   pipeline::BoardInputs in;
   in.initiative = initiative;
   in.as_of = as_of;
@@ -70,6 +71,16 @@ absl::StatusOr<pipeline::BoardInputs> AnalyzeInitiative(
     for (auto& [id, m] : metrics) metric_list.push_back(m);
     in.ramp_risks = pipeline::FindRampRisks(metric_list);
     in.proof_points = pipeline::TieProofPoints(in.themes, notes, normalizer);
+    if (redact_pii) {
+      for (auto* list : {&in.themes.global, &in.themes.regional, &in.themes.emerging}) {
+        for (pipeline::PrioritizedTheme& t : *list) {
+          for (pipeline::Quote& q : t.theme.quotes) q.text = pipeline::RedactPii(q.text);
+        }
+      }
+      for (auto& [id, points] : in.proof_points) {
+        for (pipeline::ProofPoint& p : points) p.text = pipeline::RedactPii(p.text);
+      }
+    }
     absl::StatusOr<pipeline::TaskRecords> records = ReadTaskRecords(store, initiative);
     if (!records.ok()) return records.status();
     if (themes.resolve) *records = pipeline::ResolveMergedThemes(*records, themes.resolve);
@@ -82,13 +93,13 @@ absl::StatusOr<pipeline::BoardInputs> AnalyzeInitiative(
 absl::StatusOr<RenderedOutputs> RenderOutputs(const storage::Store& store,
                                               const std::string& initiative,
                                               const ThemeView& themes, absl::CivilDay as_of,
-                                              const std::string& output_root) {
+                                              const std::string& output_root, bool redact_pii) {
   absl::StatusOr<OutputPaths> paths = PathsFor(output_root, initiative);
   if (!paths.ok()) return paths.status();
   RenderedOutputs result;
   result.paths = *paths;
   absl::StatusOr<pipeline::BoardInputs> analyzed =
-      AnalyzeInitiative(store, initiative, themes, as_of, &result.task_records);
+      AnalyzeInitiative(store, initiative, themes, as_of, &result.task_records, redact_pii);
   if (!analyzed.ok()) return analyzed.status();
   pipeline::BoardInputs& in = *analyzed;
   std::error_code ec;
@@ -103,9 +114,10 @@ absl::StatusOr<RenderedOutputs> RenderOutputs(const storage::Store& store,
 
 absl::StatusOr<MaterializeResult> Materialize(storage::Store& store, const std::string& initiative,
                                               const ThemeView& themes, absl::CivilDay as_of,
-                                              const std::string& output_root, bool keep_history) {
+                                              const std::string& output_root, bool keep_history,
+                                              bool redact_pii) {
   absl::StatusOr<RenderedOutputs> rendered =
-      RenderOutputs(store, initiative, themes, as_of, output_root);
+      RenderOutputs(store, initiative, themes, as_of, output_root, redact_pii);
   if (!rendered.ok()) return rendered.status();
   MaterializeResult result;
   result.paths = rendered->paths;

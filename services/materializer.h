@@ -42,19 +42,23 @@ struct RenderedOutputs {
 // The analyzer's results for `initiative` as of `as_of`, everything the board shows:
 // counts of inputs, prioritized themes, tasks with people's edits applied (plan order),
 // linked assets, proof points, ramp risks. Reads only the store. `task_records`, when not
-// null, receives the task records to store once outputs are written. Does not validate
-// the initiative as a path (it becomes none here).
+// null, receives the task records to store once outputs are written. With `redact_pii`,
+// e-mail addresses and phone numbers in quotes and proof points are masked
+// (pipeline/pii_redactor.h). Does not validate the initiative as a path (it becomes none
+// here).
 absl::StatusOr<pipeline::BoardInputs> AnalyzeInitiative(
     const storage::Store& store, const std::string& initiative, const ThemeView& themes,
-    absl::CivilDay as_of, std::vector<state::TaskRecord>* task_records = nullptr);
+    absl::CivilDay as_of, std::vector<state::TaskRecord>* task_records = nullptr,
+    bool redact_pii = true);
 
 // Renders the outputs of `initiative` as of `as_of`. Pure with respect to the files: reads
 // only the store (records and task records) and whether an older plan exists. Returns
-// InvalidArgument for a bad initiative name.
+// InvalidArgument for a bad initiative name. `redact_pii` as for AnalyzeInitiative.
 absl::StatusOr<RenderedOutputs> RenderOutputs(const storage::Store& store,
                                               const std::string& initiative,
                                               const ThemeView& themes, absl::CivilDay as_of,
-                                              const std::string& output_root);
+                                              const std::string& output_root,
+                                              bool redact_pii = true);
 
 struct MaterializeResult {
   OutputPaths paths;
@@ -72,7 +76,7 @@ struct MaterializeResult {
 absl::StatusOr<MaterializeResult> Materialize(storage::Store& store, const std::string& initiative,
                                               const ThemeView& themes, absl::CivilDay as_of,
                                               const std::string& output_root,
-                                              bool keep_history = false);
+                                              bool keep_history = false, bool redact_pii = true);
 
 // The task records of `initiative`, by key (unreadable ones skipped).
 absl::StatusOr<pipeline::TaskRecords> ReadTaskRecords(const storage::Store& store,

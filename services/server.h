@@ -1,18 +1,22 @@
 // FieldloopServer: the fieldloopd process minus flag parsing. Opens the store, starts the
-// Ingestor and the gRPC server (Ingest, Board, Themes, grpc.health.v1 health, server
+// Ingestor and the gRPC server (Ingest, Board, Themes, Admin, grpc.health.v1 health, server
 // reflection).
 #ifndef FIELDLOOP_SERVICES_SERVER_H_
 #define FIELDLOOP_SERVICES_SERVER_H_
 
 #include <cstddef>
+#include <cstdio>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
+#include "services/admin_service.h"
+#include "services/backups.h"
 #include "services/board_keeper.h"
 #include "services/board_service.h"
 #include "services/clock.h"
+#include "services/event_log.h"
 #include "services/ingest_service.h"
 #include "services/ingestor.h"
 #include "services/materialize_schedule.h"
@@ -61,11 +65,25 @@ struct ServerOptions {
   // https URL with a host (InvalidArgument otherwise).
   // Default: url empty (off).
   TasksWebhookOptions tasks_webhook;
+  // Directory that Admin.Backup writes backups into, one new subdirectory per backup
+  // (services/backups.h, docs/operations.md). Must be absolute and outside data_dir
+  // (InvalidArgument otherwise); created when missing.
+  // Default: empty (backups off: Admin.Backup returns FAILED_PRECONDITION).
+  std::string backup_root;
+  // Mask e-mail addresses and phone numbers in quotes and proof points on the board and in
+  // the Themes API (pipeline/pii_redactor.h). Default: true.
+  bool redact_pii = true;
   // Theme model parameters (normalization, clusterer). Default: fieldloop eval's.
   pipeline::ModelOptions model;
   // Clock for timestamp validation, today's date and the schedule; nullptr means the
   // system clock.
   const Clock* clock = nullptr;
+  // Lowest level of event log lines written (--log_level; services/event_log.h,
+  // docs/operations.md "Logs"). Default: info (no line per record).
+  LogLevel log_level = LogLevel::kInfo;
+  // Where the event log is written; not closed by the server, must outlive it.
+  // Default: nullptr (stderr).
+  FILE* log_file = nullptr;
 };
 
 class FieldloopServer {
@@ -97,6 +115,8 @@ class FieldloopServer {
 
   const Ingestor& ingestor() const { return *ingestor_; }
   ThemeApplier& applier() { return *applier_; }
+  // The event log every part of the server writes to.
+  EventLog& log() { return *log_; }
   BoardKeeper& board_keeper() { return *board_keeper_; }
   // The schedule's thread; nullptr when the schedule is off.
   MaterializeScheduler* scheduler() { return scheduler_.get(); }
@@ -108,6 +128,8 @@ class FieldloopServer {
 
   ServerOptions options_;
   SystemClock system_clock_;
+  // Before everything that logs, so it is destroyed after them.
+  std::unique_ptr<EventLog> log_;
   std::unique_ptr<storage::Store> store_;
   // After the store (its scrapes read it), before what counts into it.
   std::unique_ptr<ServerMetrics> metrics_;
@@ -119,11 +141,14 @@ class FieldloopServer {
   std::unique_ptr<TasksWebhook> tasks_webhook_;  // Marks deliveries through board_keeper_.
   std::unique_ptr<BoardService> board_service_;
   std::unique_ptr<ThemesService> themes_service_;
+  std::unique_ptr<Backups> backups_;
+  std::unique_ptr<AdminService> admin_service_;
   std::unique_ptr<MaterializeScheduler> scheduler_;
   std::unique_ptr<grpc::Server> server_;
   std::string host_;
   int port_ = 0;
   bool shut_down_ = false;
+  bool started_ = false;  // Start succeeded: Shutdown logs the summary.
 };
 
 }  // namespace fieldloop::services

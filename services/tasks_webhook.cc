@@ -3,7 +3,6 @@
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <mutex>
 #include <utility>
 
@@ -454,13 +453,23 @@ void TasksWebhook::Run() {
         ++stats_.requests_delivered;
         stats_.tasks_delivered += n;
       }
+      if (EventLog* log = options_.log; log != nullptr) {
+        if (failures > 0) {
+          log->Info("webhook", "%s: delivered %d tasks of %s (HTTP %d) after %d failed attempts",
+                    display_url_, n, batch.initiative, result.http_status, failures);
+        } else {
+          log->Debug("webhook", "%s: delivered %d tasks of %s (HTTP %d)", display_url_, n,
+                     batch.initiative, result.http_status);
+        }
+      }
       failures = 0;
       if (absl::Status s = mark_delivered_(batch.initiative, fingerprints); !s.ok()) {
-        std::fprintf(stderr,
-                     "fieldloopd: tasks webhook %s: %zu tasks of %s delivered but not marked "
-                     "(%s); they are sent again after a restart\n",
-                     display_url_.c_str(), n, batch.initiative.c_str(),
-                     std::string(s.message()).c_str());
+        if (options_.log != nullptr) {
+          options_.log->Warning("webhook",
+                                "%s: %d tasks of %s delivered but not marked (%s); they are sent "
+                                "again after a restart",
+                                display_url_, n, batch.initiative, s.message());
+        }
       }
       absl::MutexLock lock(&mu_);
       in_flight_.clear();
@@ -477,11 +486,12 @@ void TasksWebhook::Run() {
     if (!result.cut_off && result.error.empty() && !Retryable(result.http_status)) {
       stats_.tasks_not_retried += n;
       failures = 0;
-      std::fprintf(stderr,
-                   "fieldloopd: tasks webhook %s: POST of %zu tasks of %s answered %s, not "
-                   "retried; they are sent again after the next materialization of %s\n",
-                   display_url_.c_str(), n, batch.initiative.c_str(), why.c_str(),
-                   batch.initiative.c_str());
+      if (options_.log != nullptr) {
+        options_.log->Warning("webhook",
+                              "%s: POST of %d tasks of %s answered %s, not retried; they are sent "
+                              "again after the next materialization of %s",
+                              display_url_, n, batch.initiative, why, batch.initiative);
+      }
       continue;
     }
     const std::string initiative = batch.initiative;
@@ -491,11 +501,17 @@ void TasksWebhook::Run() {
     absl::Duration backoff = options_.initial_backoff;
     for (int i = 1; i < failures && backoff < options_.max_backoff; ++i) backoff *= 2;
     backoff = std::min(backoff, options_.max_backoff);
-    std::fprintf(stderr,
-                 "fieldloopd: tasks webhook %s: POST of %zu tasks of %s failed (%s); retrying "
-                 "in %s\n",
-                 display_url_.c_str(), n, initiative.c_str(), why.c_str(),
-                 absl::FormatDuration(backoff).c_str());
+    // The backoff spaces attempts out; logging only the 1st, 2nd, 4th, ... failure of a run
+    // keeps a receiver that is down for a day to a few lines.
+    const LogLevel level = IsLoggedRepeat(failures) ? LogLevel::kWarning : LogLevel::kDebug;
+    if (options_.log != nullptr && options_.log->Enabled(level)) {
+      options_.log->Write(
+          level, "webhook",
+          absl::StrFormat("%s: POST of %d tasks of %s failed (%s; %d failures in a row); "
+                          "retrying in %s",
+                          display_url_, n, initiative, why, failures,
+                          absl::FormatDuration(backoff)));
+    }
     mu_.AwaitWithTimeout(absl::Condition(&stopping_), backoff);
   }
 }
@@ -520,11 +536,11 @@ void TasksWebhook::Stop() {
   if (sender_.joinable()) sender_.join();
   joined_ = true;
   absl::MutexLock lock(&mu_);
-  if (queued_ > 0) {
-    std::fprintf(stderr,
-                 "fieldloopd: tasks webhook %s: stopped with %zu tasks not delivered; they are "
-                 "sent after the next materialization of their initiative\n",
-                 display_url_.c_str(), queued_);
+  if (queued_ > 0 && options_.log != nullptr) {
+    options_.log->Warning("webhook",
+                          "%s: stopped with %d tasks not delivered; they are sent after the next "
+                          "materialization of their initiative",
+                          display_url_, queued_);
   }
   pending_.clear();
   queued_ = 0;

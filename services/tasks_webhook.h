@@ -24,8 +24,12 @@
 //   the queue, where newer versions replace them. Any other answer (3xx, other 4xx) is not
 //   retried: the tasks stay undelivered until the next materialization queues them again.
 // - Stop (also the destructor): queues nothing more, lets a request in flight finish for up
-//   to `shutdown_grace` and then cuts it off, and drops what is queued (reported on stderr
-//   with its count). Nothing dropped was marked delivered.
+//   to `shutdown_grace` and then cuts it off, and drops what is queued (a WARNING in the
+//   event log with its count). Nothing dropped was marked delivered.
+// - Logging (`log`): the URL only as display_url(), never its user, password or query. A
+//   failed request is a WARNING, in a run of failures only the 1st, 2nd, 4th, 8th, ... (the
+//   others DEBUG), and the first delivery after a run is an INFO line; each delivery is
+//   DEBUG. An answer not retried and a delivery that could not be marked are WARNINGs.
 #ifndef FIELDLOOP_SERVICES_TASKS_WEBHOOK_H_
 #define FIELDLOOP_SERVICES_TASKS_WEBHOOK_H_
 
@@ -46,6 +50,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "pipeline/refresh_plan.h"
+#include "services/event_log.h"
 #include "services/plan_observer.h"
 
 namespace fieldloop::services {
@@ -80,6 +85,9 @@ struct TasksWebhookOptions {
   // How long Stop lets a request in flight finish before cutting it off.
   // Default: 1 s.
   absl::Duration shutdown_grace = absl::Seconds(1);
+  // Where deliveries and failures are logged (see the contract above); must outlive the
+  // webhook. Default: nullptr (nothing logged).
+  EventLog* log = nullptr;
 };
 
 // Returns `url` as it may be logged: scheme, host, port and path, without user, password,

@@ -75,14 +75,25 @@ absl::StatusOr<ThemeApplier::Initiative*> ThemeApplier::Load(const std::string& 
 absl::Status ThemeApplier::Start() {
   absl::MutexLock lock(&mu_);
   if (started_) return absl::OkStatus();
-  for (const std::string& initiative : store_->Initiatives()) {
+  const std::vector<std::string> initiatives = store_->Initiatives();
+  uint64_t to_replay = 0;
+  for (const std::string& initiative : initiatives) {
     absl::StatusOr<Initiative*> loaded = Load(initiative);
     if (!loaded.ok()) return loaded.status();
     if (options_.metrics != nullptr) {
       options_.metrics->RecordApplied(initiative, (*loaded)->applied,
                                       (*loaded)->model->clusterer().LiveThemes().size());
     }
+    const storage::SequenceNumber last = store_->LastSequence(initiative);
+    if (last > (*loaded)->applied) to_replay += last - (*loaded)->applied;
   }
+  if (options_.log != nullptr) {
+    options_.log->Info("applier",
+                       "started: theme state of %d initiatives loaded; %d records after their "
+                       "watermarks to replay",
+                       initiatives.size(), to_replay);
+  }
+  replay_start_ = absl::Now();
   started_ = true;
   pending_ = true;  // Replay what follows the watermarks.
   thread_ = std::thread([this] { Loop(); });
@@ -194,10 +205,17 @@ absl::StatusOr<int> ThemeApplier::ApplyBatch(const std::string& initiative) {
     options_.metrics->RecordApplied(initiative, last,
                                     state->model->clusterer().LiveThemes().size());
   }
+  if (options_.log != nullptr) {
+    options_.log->Debug(
+        "applier", "applied %d records of %s up to sequence %d: %d themes changed, %d live", count,
+        initiative, last, feed_entries.size(), state->model->clusterer().LiveThemes().size());
+  }
   return count;
 }
 
 void ThemeApplier::Loop() {
+  // Failed batches in a row, per initiative; an initiative is here while it fails.
+  std::map<std::string, uint64_t> failures;
   while (true) {
     {
       absl::MutexLock lock(&mu_);
@@ -229,11 +247,23 @@ void ThemeApplier::Loop() {
         }
         absl::StatusOr<int> n = ApplyBatch(initiative);
         if (!n.ok()) {
-          std::fprintf(stderr, "fieldloopd: applying %s failed: %s (will retry)\n",
-                       initiative.c_str(), std::string(n.status().message()).c_str());
+          const uint64_t failed = ++failures[initiative];
+          if (options_.log != nullptr && IsLoggedRepeat(failed)) {
+            options_.log->Error("applier",
+                                "applying records of %s failed (%d times in a row; retried every "
+                                "200 ms): %s",
+                                initiative, failed, n.status().message());
+          }
           absl::SleepFor(absl::Milliseconds(200));
           more = true;
           continue;
+        }
+        if (auto failed = failures.find(initiative); failed != failures.end()) {
+          if (options_.log != nullptr) {
+            options_.log->Info("applier", "applying records of %s works again after %d failures",
+                               initiative, failed->second);
+          }
+          failures.erase(failed);
         }
         if (*n > 0) more = true;
         CompleteWaiters();
@@ -241,6 +271,10 @@ void ThemeApplier::Loop() {
     }
     {
       absl::MutexLock lock(&mu_);
+      if (replaying_ && options_.log != nullptr && stats_.replayed > 0) {
+        options_.log->Info("applier", "replayed %d records after the watermarks in %.3fs",
+                           stats_.replayed, absl::ToDoubleSeconds(absl::Now() - replay_start_));
+      }
       replaying_ = false;
     }
     CompleteWaiters();

@@ -22,6 +22,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "pipeline/theme_model.h"
+#include "services/event_log.h"
 #include "services/metrics.h"
 #include "services/theme_feed.h"
 #include "storage/store.h"
@@ -41,6 +42,11 @@ struct ApplierOptions {
   // and after each batch (apply lag, themes per initiative); must outlive the applier.
   // Default: nullptr (not reported, no cost).
   ServerMetrics* metrics = nullptr;
+  // Where the applier logs: at Start the initiatives loaded and the records after their
+  // watermarks to replay, once replayed how many were (INFO); a batch that failed (ERROR; in
+  // a run of failures of one initiative the 1st, 2nd, 4th, ... and the recovery); each batch
+  // applied (DEBUG). Must outlive the applier. Default: nullptr (nothing logged).
+  EventLog* log = nullptr;
 };
 
 struct ApplierStats {
@@ -130,6 +136,7 @@ class ThemeApplier {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   bool replaying_ ABSL_GUARDED_BY(mu_) = true;
+  absl::Time replay_start_ ABSL_GUARDED_BY(mu_);  // When Start began the replay.
   ApplierStats stats_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };

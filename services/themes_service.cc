@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "pipeline/record_validator.h"
 #include "services/board_keeper.h"
 #include "services/materializer.h"
@@ -149,8 +150,9 @@ grpc::Status ThemesService::ListThemes(grpc::ServerContext*,
 
   // The version first: the themes read next reflect at least it.
   const int64_t version = feed_->Version(request->initiative());
-  absl::StatusOr<pipeline::BoardInputs> in = AnalyzeInitiative(
-      *store_, request->initiative(), ViewOf(*applier_, request->initiative()), *as_of);
+  absl::StatusOr<pipeline::BoardInputs> in =
+      AnalyzeInitiative(*store_, request->initiative(), ViewOf(*applier_, request->initiative()),
+                        *as_of, nullptr, redact_pii_);
   if (!in.ok()) return ToGrpc(in.status());
 
   std::vector<Listed> themes;
@@ -205,8 +207,8 @@ grpc::Status ThemesService::GetTheme(grpc::ServerContext*,
   const pipeline::ThemeId id = applier_->ResolveTheme(initiative, request->theme_id());
   if (request->theme_id() < 0 || id < 0) return ToGrpc(missing);
   const int64_t version = feed_->Version(initiative);
-  absl::StatusOr<pipeline::BoardInputs> in =
-      AnalyzeInitiative(*store_, initiative, ViewOf(*applier_, initiative), *as_of);
+  absl::StatusOr<pipeline::BoardInputs> in = AnalyzeInitiative(
+      *store_, initiative, ViewOf(*applier_, initiative), *as_of, nullptr, redact_pii_);
   if (!in.ok()) return ToGrpc(in.status());
   std::vector<Listed> all = Everything(in->themes);
   auto found = std::find_if(all.begin(), all.end(),
@@ -319,7 +321,15 @@ grpc::Status ThemesService::WatchThemes(grpc::ServerContext* context,
     if (!caught_up(cursor)) return grpc::Status::OK;
   }
   constexpr size_t kBatch = 256;
+  // At most one batch per kPace per watcher: changes in between coalesce in the feed, so a
+  // busy initiative costs a watcher (and the server) one pass over its changed themes per
+  // kPace, not one per applied batch.
+  constexpr absl::Duration kPace = absl::Milliseconds(100);
+  absl::Time last_batch = absl::InfinitePast();
   while (!context->IsCancelled()) {
+    if (const absl::Duration wait = last_batch + kPace - absl::Now(); wait > absl::ZeroDuration()) {
+      absl::SleepFor(wait);
+    }
     // Wakes at least every second to notice a cancelled call.
     const ThemeFeed::Changes changes =
         feed_->ChangedAfter(initiative, cursor, kBatch, absl::Now() + absl::Seconds(1));
@@ -335,6 +345,7 @@ grpc::Status ThemesService::WatchThemes(grpc::ServerContext* context,
     }
     cursor = changes.seen;
     if (!caught_up(cursor)) return grpc::Status::OK;
+    last_batch = absl::Now();
   }
   return grpc::Status::OK;
 }

@@ -22,9 +22,10 @@ namespace fieldloop::services {
 class ThemesService final : public fieldloop::v1::Themes::Service {
  public:
   // Every pointer must outlive the service; `clock` gives today's date when as_of is empty.
+  // With `redact_pii`, quotes and proof points are masked as on the board.
   ThemesService(const storage::Store* store, const ThemeApplier* applier, ThemeFeed* feed,
-                const Clock* clock)
-      : store_(store), applier_(applier), feed_(feed), clock_(clock) {}
+                const Clock* clock, bool redact_pii = true)
+      : store_(store), applier_(applier), feed_(feed), clock_(clock), redact_pii_(redact_pii) {}
 
   grpc::Status ListThemes(grpc::ServerContext* context,
                           const fieldloop::v1::ListThemesRequest* request,
@@ -47,6 +48,7 @@ class ThemesService final : public fieldloop::v1::Themes::Service {
   const ThemeApplier* const applier_;
   ThemeFeed* const feed_;
   const Clock* const clock_;
+  const bool redact_pii_;
 };
 
 }  // namespace fieldloop::services

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "rocksdb/filter_policy.h"
@@ -63,6 +65,93 @@ std::string Seq(SequenceNumber seq) {
   return out;
 }
 
+// The descriptors of every column family, in Cf order.
+std::vector<rocksdb::ColumnFamilyDescriptor> ColumnFamilies() {
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions point_lookup;
+  point_lookup.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  point_lookup.OptimizeForPointLookup(64);
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (int i = 0; i < kNumCfs; ++i) {
+    rocksdb::ColumnFamilyOptions cf_options =
+        (i == kIds || i == kMeta) ? point_lookup : rocksdb::ColumnFamilyOptions();
+    descriptors.emplace_back(kCfNames[i], cf_options);
+  }
+  return descriptors;
+}
+
+// `path` made absolute, with the symbolic links of its existing part resolved and no
+// trailing separator.
+std::filesystem::path Resolved(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::path p = std::filesystem::weakly_canonical(std::filesystem::absolute(path), ec);
+  if (ec) p = std::filesystem::absolute(path).lexically_normal();
+  std::string text = p.string();
+  while (text.size() > 1 && text.back() == '/') text.pop_back();
+  return text;
+}
+
+// True if `path` is `dir` or lies under it (both Resolved).
+bool IsSameOrInside(const std::filesystem::path& path, const std::filesystem::path& dir) {
+  const std::filesystem::path rel = path.lexically_relative(dir);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+// Parses a stored schema version: a decimal number >= 1.
+bool ParseSchemaVersion(const std::string& text, int* version) {
+  return absl::SimpleAtoi(text, version) && *version >= 1;
+}
+
+// Reads the schema version and the per-initiative sequences of the checkpoint in `dir`,
+// opened read-only (replaying its write-ahead log in memory; nothing is written).
+absl::Status DescribeCheckpoint(const std::string& dir, CheckpointInfo* info) {
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::OpenForReadOnly(rocksdb::Options(), dir, ColumnFamilies(), &handles, &raw);
+  if (!s.ok()) return FromRocks(s, absl::StrCat("opening checkpoint ", dir));
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::ColumnFamilyHandle* meta = handles[kMeta];
+  absl::Status result;
+  std::string version;
+  s = db->Get(rocksdb::ReadOptions(), meta,
+              rocksdb::Slice(kSchemaVersionKey.data(), kSchemaVersionKey.size()), &version);
+  if (!s.ok()) {
+    result = FromRocks(s, absl::StrCat("reading the schema version of checkpoint ", dir));
+  } else if (!ParseSchemaVersion(version, &info->schema_version)) {
+    result = absl::DataLossError(
+        absl::StrCat("checkpoint ", dir, ": bad schema version '", version, "'"));
+  }
+  std::map<std::string, CheckpointInitiative> by_name;
+  const std::string applied_prefix = AppliedKey("");
+  const std::string seq_prefix = LastSequenceKey("");
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), meta));
+  for (it->SeekToFirst(); result.ok() && it->Valid(); it->Next()) {
+    const std::string key = it->key().ToString();
+    const bool applied = absl::StartsWith(key, applied_prefix);
+    if (!applied && !absl::StartsWith(key, seq_prefix)) continue;
+    if (it->value().size() != 8) {
+      result = absl::DataLossError(absl::StrCat("checkpoint ", dir, ": bad meta value"));
+      break;
+    }
+    const std::string name = key.substr(applied ? applied_prefix.size() : seq_prefix.size());
+    CheckpointInitiative& entry = by_name[name];
+    entry.initiative = name;
+    const SequenceNumber seq = GetBigEndian64(absl::string_view(it->value().data(), 8));
+    (applied ? entry.applied_sequence : entry.last_sequence) = seq;
+  }
+  if (result.ok()) result = FromRocks(it->status(), absl::StrCat("reading checkpoint ", dir));
+  it.reset();
+  for (const auto& [name, entry] : by_name) {
+    if (entry.last_sequence > 0) info->initiatives.push_back(entry);
+  }
+  for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
+  db->Close();
+  return result;
+}
+
 }  // namespace
 
 bool IsStateKind(RecordKind kind) {
@@ -83,21 +172,14 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     db_options.statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
   }
 
-  rocksdb::BlockBasedTableOptions table;
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  rocksdb::ColumnFamilyOptions point_lookup;
-  point_lookup.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  point_lookup.OptimizeForPointLookup(64);
-
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (int i = 0; i < kNumCfs; ++i) {
-    rocksdb::ColumnFamilyOptions cf_options =
-        (i == kIds || i == kMeta) ? point_lookup : rocksdb::ColumnFamilyOptions();
-    descriptors.emplace_back(kCfNames[i], cf_options);
-  }
+  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = ColumnFamilies();
   if (options.create_if_missing) {
     std::error_code ec;  // RocksDB creates only the last directory; make the parents.
     std::filesystem::create_directories(dir, ec);
+  } else if (std::error_code ec;
+             !std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec)) {
+    // RocksDB would create the directory and its LOG file before finding no database there.
+    return absl::NotFoundError(absl::StrCat("no store in ", dir, " (no RocksDB CURRENT file)"));
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
@@ -105,11 +187,14 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   if (!s.ok()) return FromRocks(s, absl::StrCat("opening store in ", dir));
   std::unique_ptr<Store> store(new Store(options, std::unique_ptr<rocksdb::DB>(raw), handles));
   store->statistics_ = db_options.statistics;
+  store->dir_ = Resolved(dir).string();
 
   std::string version;
   s = raw->Get(rocksdb::ReadOptions(), store->cf(kMeta),
                rocksdb::Slice(kSchemaVersionKey.data(), kSchemaVersionKey.size()), &version);
   if (s.IsNotFound()) {
+    // A new store, or one made before the version was recorded: those have the layout of
+    // version 1.
     rocksdb::WriteOptions wo;
     wo.sync = true;
     s = raw->Put(wo, store->cf(kMeta),
@@ -120,14 +205,14 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     return FromRocks(s, "reading schema version");
   } else {
     int stored = 0;
-    if (!absl::SimpleAtoi(version, &stored)) {
+    if (!ParseSchemaVersion(version, &stored)) {
       return absl::DataLossError(
-          absl::StrCat("store in ", dir, ": bad schema version '", version, "'"));
+          absl::StrCat("data dir ", dir, ": bad storage schema version '", version, "'"));
     }
     if (stored > kSchemaVersion) {
-      return absl::FailedPreconditionError(absl::StrCat("store in ", dir, " has schema version ",
-                                                        stored, "; this build understands up to ",
-                                                        kSchemaVersion, ": upgrade fieldloop"));
+      return absl::FailedPreconditionError(absl::StrCat("data dir ", dir, " has storage schema ",
+                                                        stored, "; this fieldloopd reads up to ",
+                                                        kSchemaVersion, ": upgrade fieldloopd"));
     }
     store->schema_version_ = stored;
   }
@@ -289,12 +374,56 @@ std::vector<std::string> Store::Initiatives() const {
   return out;
 }
 
-absl::Status Store::Checkpoint(const std::string& dir) const {
+absl::StatusOr<CheckpointInfo> Store::Checkpoint(const std::string& dir) const {
+  if (dir.empty()) return absl::InvalidArgumentError("checkpoint: no directory given");
+  const std::filesystem::path target = Resolved(dir);
+  if (IsSameOrInside(target, dir_)) {
+    return absl::InvalidArgumentError(absl::StrCat("checkpoint directory ", target.string(),
+                                                   " is inside the data dir ", dir_,
+                                                   ": put it outside the store"));
+  }
+  std::error_code ec;
+  if (std::filesystem::exists(std::filesystem::symlink_status(target, ec))) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(target.string(), " already exists: a checkpoint needs a new directory"));
+  }
+  // RocksDB builds the checkpoint in "<dir>.tmp" and renames it; it first deletes the files
+  // of such a directory when one exists, which could be somebody's.
+  const std::string staging = target.string() + ".tmp";
+  if (std::filesystem::exists(std::filesystem::symlink_status(staging, ec))) {
+    return absl::AlreadyExistsError(
+        absl::StrCat(staging,
+                     " exists: RocksDB stages the checkpoint there and would delete its files; "
+                     "move it away or pick another directory"));
+  }
+  std::filesystem::create_directories(target.parent_path(), ec);
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("creating ", target.parent_path().string(), ": ", ec.message()));
+  }
   rocksdb::Checkpoint* raw = nullptr;
   rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
   if (!s.ok()) return FromRocks(s, "creating checkpoint");
   std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
-  return FromRocks(checkpoint->CreateCheckpoint(dir), absl::StrCat("writing checkpoint to ", dir));
+  // log_size_for_flush 0: memtables are flushed first, so the copy's SST files hold the data
+  // and its write-ahead log only what arrived during the flush.
+  s = checkpoint->CreateCheckpoint(target.string(), /*log_size_for_flush=*/0);
+  if (!s.ok()) return FromRocks(s, absl::StrCat("writing checkpoint to ", target.string()));
+
+  CheckpointInfo info;
+  info.dir = target.string();
+  for (auto it = std::filesystem::recursive_directory_iterator(target, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code size_ec;
+    if (it->is_regular_file(size_ec)) {
+      const uintmax_t size = it->file_size(size_ec);
+      if (!size_ec) info.bytes += size;
+    }
+  }
+  if (absl::Status described = DescribeCheckpoint(info.dir, &info); !described.ok()) {
+    return described;
+  }
+  return info;
 }
 
 StoreStats Store::Stats() const {

@@ -8,7 +8,7 @@
 //   metrics  latest onboarding metric payload per id
 //   themes   theme state (written by the clusterer, later issues)
 //   tasks    refresh-plan tasks (later issues)
-//   meta     schema version, last sequence number per initiative (later: watermarks)
+//   meta     schema version, last sequence number and applied watermark per initiative
 #ifndef FIELDLOOP_STORAGE_STORE_H_
 #define FIELDLOOP_STORAGE_STORE_H_
 
@@ -30,7 +30,10 @@
 
 namespace fieldloop::storage {
 
-// Schema version written to meta at creation; Open refuses a store with a newer one.
+// Storage schema version this build reads and writes (meta key kSchemaVersionKey). Open
+// stamps it into a new store and into a store made before the version was recorded (those
+// are version 1), and refuses a store with a newer one. Raised when the layout of docs/
+// storage.md changes in a way an older build would misread.
 inline constexpr int kSchemaVersion = 1;
 
 struct StoreOptions {
@@ -62,6 +65,29 @@ struct StoreStats {
   uint64_t write_stall_micros = 0;
   // True while RocksDB stops writes altogether ("rocksdb.is-write-stopped").
   bool writes_stopped = false;
+};
+
+// What a checkpoint holds per initiative (see Store::Checkpoint).
+struct CheckpointInitiative {
+  std::string initiative;
+  // The last sequence number given in the initiative: the checkpoint holds its records 1..it.
+  SequenceNumber last_sequence = 0;
+  // The applied watermark of its theme state in the checkpoint (records after it are applied
+  // when a server starts on the copy).
+  SequenceNumber applied_sequence = 0;
+};
+
+// A checkpoint written by Store::Checkpoint, as read back from the copy itself.
+struct CheckpointInfo {
+  // Absolute path of the checkpoint directory.
+  std::string dir;
+  // Bytes of the files in it. SST files hard-linked with the live store count in full here
+  // but share their disk blocks with it until the store compacts them away.
+  uint64_t bytes = 0;
+  // Schema version stored in the copy.
+  int schema_version = 0;
+  // Initiatives with at least one record, sorted by name.
+  std::vector<CheckpointInitiative> initiatives;
 };
 
 // One record to append.
@@ -100,11 +126,15 @@ bool IsStateKind(RecordKind kind);
 
 class Store {
  public:
-  // Opens (or creates, per `options`) the store in directory `dir`. Returns
-  // FailedPrecondition if the store has a schema version newer than kSchemaVersion,
-  // DataLoss if the schema version is unreadable or RocksDB reports corruption, and the
-  // other RocksDB errors as Unavailable (I/O, busy: e.g. another process holds the lock),
-  // NotFound or Internal.
+  // Opens (or creates, per `options`) the store in directory `dir`. A store without a
+  // schema version (new, or made before versions were recorded) gets kSchemaVersion written,
+  // synced. Returns FailedPrecondition if the store has a schema version newer than
+  // kSchemaVersion ("data dir DIR has storage schema N; this fieldloopd reads up to 1:
+  // upgrade fieldloopd"; nothing is written then), DataLoss if the schema version is not a
+  // number >= 1 or RocksDB reports corruption, NotFound (creating nothing) when
+  // `options.create_if_missing` is false and `dir` holds no store, and the other RocksDB
+  // errors as Unavailable (I/O, busy: e.g. another process holds the lock), NotFound or
+  // Internal.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir,
                                                      const StoreOptions& options);
 
@@ -139,9 +169,20 @@ class Store {
   // Returns the initiatives that have at least one record, sorted.
   std::vector<std::string> Initiatives() const ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Writes a consistent, openable copy of the store into `dir`, which must not exist (a
-  // RocksDB checkpoint: hard links where possible). Returns the RocksDB error on failure.
-  absl::Status Checkpoint(const std::string& dir) const;
+  // Writes a consistent, point-in-time copy of the whole store (every column family) into
+  // the new directory `dir` (a RocksDB checkpoint: memtables are flushed, SST files are
+  // hard-linked when `dir` is on the same file system and copied otherwise, the rest is
+  // copied), then opens the copy read-only to describe it. The copy is a store directory
+  // that Open (fieldloopd --data_dir) opens; it holds every append that returned before the
+  // call and none that started after it returned. A relative `dir` is taken from the working
+  // directory; missing parent directories are created. Returns InvalidArgument if `dir` is
+  // the store's own directory or inside it, AlreadyExists if `dir` or "<dir>.tmp" (where
+  // RocksDB stages the copy, deleting what is there) exists (nothing is written then), and
+  // the RocksDB error otherwise. Thread-safe; appends continue meanwhile.
+  absl::StatusOr<CheckpointInfo> Checkpoint(const std::string& dir) const;
+
+  // Absolute path of the store's directory (symbolic links resolved).
+  const std::string& dir() const { return dir_; }
 
   // Theme state of `initiative`, written by the theme applier: opaque values under
   // caller-chosen key suffixes in the themes CF, plus the applied watermark (the last
@@ -189,6 +230,7 @@ class Store {
       const std::function<void(absl::string_view, absl::string_view)>& visit) const;
 
   const StoreOptions options_;
+  std::string dir_;
   int schema_version_ = kSchemaVersion;
   std::shared_ptr<rocksdb::Statistics> statistics_;  // nullptr unless collect_statistics.
   std::unique_ptr<rocksdb::DB> db_;

@@ -23,6 +23,7 @@ FIELDLOOP_PACKAGES=(
   python3
   python3-grpcio
   python3-protobuf
+  grpc-proto
 )
 
 # Installs the packages of FIELDLOOP_PACKAGES that are missing; a quick no-op when all are.

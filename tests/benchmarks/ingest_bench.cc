@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -24,6 +25,7 @@
 #include "absl/strings/str_join.h"
 #include "grpcpp/grpcpp.h"
 #include "pipeline/labeled_texts.h"
+#include "proto/fieldloop/v1/themes.grpc.pb.h"
 #include "services/server.h"
 #include "tests/testing/ingest_client.h"
 #include "tests/testing/temp_dir.h"
@@ -32,6 +34,8 @@ ABSL_FLAG(int, records, 100000, "Records per run with sync_writes off (split ove
 ABSL_FLAG(int, sync_records, 20000, "Records per run with sync_writes on.");
 ABSL_FLAG(int, runs, 3, "Runs per configuration; medians are reported.");
 ABSL_FLAG(bool, json, false, "Print one JSON object instead of a table.");
+ABSL_FLAG(bool, watchers_only, false,
+          "Run only the stalled-watchers comparison (themes on, with and without watchers).");
 ABSL_FLAG(std::string, texts, "../shared/datasets/tweets/data.jsonl",
           "JSON Lines file whose \"text\" fields become the feedback texts (real short texts "
           "make the clustering work realistic); synthetic texts when unreadable.");
@@ -72,7 +76,7 @@ double Percentile(std::vector<double>& v, double q) {
 double Median(std::vector<double> v) { return Percentile(v, 0.5); }
 
 RunResult RunOnce(bool sync, int streams, int records, bool buffered, bool themes,
-                  const std::vector<std::string>& texts) {
+                  const std::vector<std::string>& texts, int stalled_watchers = 0) {
   fieldloop::testing::TempDir dir;
   fieldloop::services::ServerOptions options;
   options.listen = "127.0.0.1:0";
@@ -96,6 +100,18 @@ RunResult RunOnce(bool sync, int streams, int records, bool buffered, bool theme
         requests[s].back().mutable_feedback_event()->set_text(texts[n % texts.size()]);
       }
     }
+  }
+  // Watchers of the initiative's themes that never read an event: their streams fill up
+  // while ingest runs (Themes.WatchThemes must not slow ingest down).
+  auto themes_stub = fieldloop::v1::Themes::NewStub(
+      grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials()));
+  std::vector<std::unique_ptr<grpc::ClientContext>> watch_contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<fieldloop::v1::ThemeChange>>> watches;
+  for (int w = 0; w < stalled_watchers; ++w) {
+    watch_contexts.push_back(std::make_unique<grpc::ClientContext>());
+    fieldloop::v1::WatchThemesRequest request;
+    request.set_initiative("q3-push");
+    watches.push_back(themes_stub->WatchThemes(watch_contexts.back().get(), request));
   }
   std::vector<std::vector<double>> latencies(streams);
   std::vector<std::thread> threads;
@@ -136,6 +152,8 @@ RunResult RunOnce(bool sync, int streams, int records, bool buffered, bool theme
   if (themes)
     applied = (*server)->applier().WaitApplied("q3-push", 0, absl::Now() + absl::Minutes(10));
   const double applied_secs = std::chrono::duration<double>(Clock::now() - start).count();
+  for (auto& c : watch_contexts) c->TryCancel();
+  watches.clear();
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   RunResult r;
@@ -181,6 +199,7 @@ int main(int argc, char** argv) {
                 "ack p50 ms", "ack p99 ms", "applied/s", absl::GetFlag(FLAGS_runs));
   }
   for (const Config& c : configs) {
+    if (absl::GetFlag(FLAGS_watchers_only)) break;
     std::vector<double> rps, p50, p99, aps;
     const int records = c.sync ? absl::GetFlag(FLAGS_sync_records) : absl::GetFlag(FLAGS_records);
     for (int run = 0; run < absl::GetFlag(FLAGS_runs); ++run) {
@@ -205,6 +224,35 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     }
   }
-  if (absl::GetFlag(FLAGS_json)) std::printf("{%s}\n", absl::StrJoin(json, ", ").c_str());
+  // Stalled watchers, side by side: each run pairs one without and one with
+  // kStalledWatchers watchers that never read (themes on, one stream), alternating which
+  // goes first; the ratio is taken per pair and its median reported.
+  constexpr int kStalledWatchers = 4;
+  std::vector<double> without, with, ratio;
+  for (int run = 0; run < absl::GetFlag(FLAGS_runs); ++run) {
+    const int records = absl::GetFlag(FLAGS_records);
+    RunResult a, b;
+    if (run % 2 == 0) {
+      a = RunOnce(false, 1, records, false, true, texts, 0);
+      b = RunOnce(false, 1, records, false, true, texts, kStalledWatchers);
+    } else {
+      b = RunOnce(false, 1, records, false, true, texts, kStalledWatchers);
+      a = RunOnce(false, 1, records, false, true, texts, 0);
+    }
+    without.push_back(a.records_per_s);
+    with.push_back(b.records_per_s);
+    ratio.push_back(b.records_per_s / a.records_per_s);
+  }
+  if (absl::GetFlag(FLAGS_json)) {
+    json.push_back(absl::StrCat("\"ingest_themes_4stalled_watchers_records_per_s\": ",
+                                static_cast<int64_t>(Median(with))));
+    json.push_back(absl::StrCat("\"ingest_stalled_watchers_ratio\": ", Median(ratio)));
+    std::printf("{%s}\n", absl::StrJoin(json, ", ").c_str());
+  } else {
+    std::printf(
+        "%-34s %12.0f  (without watchers in the same pairs: %.0f; with/without "
+        "median ratio %.3f)\n",
+        "ingest_themes_4stalled_watchers", Median(with), Median(without), Median(ratio));
+  }
   return 0;
 }

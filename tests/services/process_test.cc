@@ -108,10 +108,49 @@ TEST(Fieldloopd, HelpListsEveryFlag) {
   Subprocess p({Runfile("services/fieldloopd"), "--helpfull"});
   const std::string out = p.DrainOutput();
   p.Wait();
-  for (const char* flag : {"--listen", "--data_dir", "--sync_writes", "--max_record_bytes",
-                           "--apply_themes", "--output_root", "--materialize_every",
-                           "--materialize_weekly", "--metrics_listen", "--tasks_webhook"}) {
+  for (const char* flag :
+       {"--listen", "--data_dir", "--sync_writes", "--max_record_bytes", "--apply_themes",
+        "--output_root", "--materialize_every", "--materialize_weekly", "--metrics_listen",
+        "--tasks_webhook", "--log_level", "--backup_root", "--redact_pii"}) {
     EXPECT_THAT(out, HasSubstr(flag));
+  }
+}
+
+TEST(Fieldloopd, BadLogLevelExitsOneNamingTheChoices) {
+  testing::TempDir dir;
+  const testing::Finished run =
+      testing::RunToEnd({Runfile("services/fieldloopd"), "--listen=127.0.0.1:0",
+                         "--data_dir=" + dir.Sub("data"), "--log_level=bogus"});
+  EXPECT_EQ(run.status, 1) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("fieldloopd: --log_level: 'bogus' is not one of debug, info, "
+                                    "warning, error"));
+  EXPECT_THAT(run.output, ::testing::Not(HasSubstr("listening on")));
+}
+
+// The event log on stderr: at the default level a stream and the stop are one line each;
+// at --log_level=warning a healthy run writes no log line, only the "listening on" line.
+TEST(Fieldloopd, LogsEventsOnStderrAtTheLevelGiven) {
+  for (const char* level : {"", "--log_level=warning"}) {
+    testing::TempDir dir;
+    std::string address;
+    std::vector<std::string> flags;
+    if (*level != '\0') flags.push_back(level);
+    auto daemon = StartDaemon(dir.Sub("data"), &address, flags);
+    ASSERT_NE(daemon, nullptr) << level;
+    std::vector<fieldloop::v1::IngestRequest> records;
+    for (int i = 0; i < 10; ++i) records.push_back(Feedback(i));
+    ASSERT_TRUE(testing::StreamAll(address, records).status.ok());
+    daemon->Signal(SIGTERM);
+    ASSERT_EQ(daemon->Wait(), 0);
+    const std::string out = daemon->DrainOutput();
+    if (*level == '\0') {
+      EXPECT_THAT(out, HasSubstr(" INFO fieldloopd: started: pid "));
+      EXPECT_THAT(out, HasSubstr(" ended: 10 records, 10 accepted, 0 duplicate, 0 rejected in "));
+      EXPECT_THAT(out, HasSubstr("Z INFO fieldloopd: stopped; this run: 10 accepted, 0 duplicate, "
+                                 "0 rejected; 10 applied to themes (0 replayed at start)\n"));
+    } else {
+      EXPECT_THAT(out, ::testing::Not(HasSubstr(" INFO "))) << out;
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 // Themes service through a real server on 127.0.0.1:0 with a real RocksDB: ListThemes
 // (filters, orders, pages), GetTheme (as the board shows it, merged ids), WatchThemes
 // (snapshot, live changes, resume, merges, a watcher that never reads, restart).
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
@@ -25,6 +26,7 @@ namespace fieldloop {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using v1::ThemeChange;
 
 constexpr char kInitiative[] = "q3-push";
@@ -32,13 +34,14 @@ constexpr char kAsOf[] = "2026-11-25";
 
 class ThemesServiceTest : public ::testing::Test {
  protected:
-  void StartServer(pipeline::ModelOptions model = {}) {
+  void StartServer(pipeline::ModelOptions model = {}, bool redact_pii = true) {
     services::ServerOptions options;
     options.listen = "127.0.0.1:0";
     options.data_dir = dir_.Sub("data");
     options.output_root = dir_.Sub("out");
     options.clock = &clock_;
     options.model = model;
+    options.redact_pii = redact_pii;
     auto server = services::FieldloopServer::Start(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
@@ -459,6 +462,47 @@ TEST_F(ThemesServiceTest, VersionsSurviveARestart) {
   }
   // Themes of the first part the second half did not touch are not sent.
   EXPECT_LT(events.size() - 1, static_cast<size_t>(end.themes_size()));
+}
+
+TEST_F(ThemesServiceTest, ContactDataInQuotesIsMaskedUnlessTurnedOff) {
+  const std::string text =
+      "Buyer wants monthly billing; reach Ana at ana.diaz@redwood.example or +1 415 555 0133.";
+  std::vector<v1::IngestRequest> records;
+  for (int i = 0; i < 3; ++i) {
+    v1::IngestRequest r = testing::Feedback(i);
+    r.mutable_feedback_event()->set_text(text);
+    records.push_back(r);
+  }
+  for (bool redact : {true, false}) {
+    SCOPED_TRACE(redact);
+    StartServer({}, redact);
+    Stream(records);
+    v1::ListThemesRequest request;
+    v1::ListThemesResponse listed;
+    ASSERT_TRUE(List(request, &listed).ok());
+    ASSERT_EQ(listed.themes_size(), 1);
+    v1::GetThemeResponse got;
+    ASSERT_TRUE(Get(listed.themes(0).id(), &got).ok());
+    ASSERT_GT(got.theme().quotes_size(), 0);
+    grpc::ClientContext context;
+    v1::GetBoardRequest board_request;
+    board_request.set_initiative(kInitiative);
+    board_request.set_as_of(kAsOf);
+    v1::GetBoardResponse board;
+    ASSERT_TRUE(board_->GetBoard(&context, board_request, &board).ok());
+    if (redact) {
+      EXPECT_EQ(got.theme().quotes(0).text(),
+                "Buyer wants monthly billing; reach Ana at [email] or [phone].");
+      EXPECT_THAT(board.board_markdown(), HasSubstr("reach Ana at [email] or [phone]."));
+      EXPECT_THAT(board.board_markdown(), Not(HasSubstr("redwood.example")));
+    } else {
+      EXPECT_EQ(got.theme().quotes(0).text(), text);
+      EXPECT_THAT(board.board_markdown(), HasSubstr("ana.diaz@redwood.example"));
+    }
+    server_->Shutdown();
+    server_.reset();
+    std::filesystem::remove_all(dir_.Sub("data"));
+  }
 }
 
 }  // namespace

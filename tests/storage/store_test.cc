@@ -1,15 +1,23 @@
 #include "storage/store.h"
 
+#include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/files.h"
 #include "tests/testing/temp_dir.h"
 
 namespace fieldloop::storage {
 namespace {
+
+using ::testing::HasSubstr;
+using testing::ReadFile;
 
 RecordToAppend Rec(std::string initiative, RecordKind kind, std::string id, std::string payload) {
   return RecordToAppend{std::move(initiative), kind, std::move(id), std::move(payload)};
@@ -155,18 +163,112 @@ TEST(Store, BadRecordInAnotherInitiativeFailsTheWholeBatch) {
   EXPECT_EQ(All(*store, "a").size(), 1u);
 }
 
-TEST(Store, CheckpointIsAnOpenableCopy) {
+TEST(Store, CheckpointIsAnOpenableCopyOfWhatWasAppendedBeforeIt) {
   testing::TempDir dir;
   auto store = OpenOrDie(dir.Sub("db"));
   ASSERT_TRUE(store
                   ->Append({Rec("a", RecordKind::kFeedbackEvent, "1", "p"),
-                            Rec("a", RecordKind::kFeedbackEvent, "2", "q")})
+                            Rec("a", RecordKind::kFeedbackEvent, "2", "q"),
+                            Rec("b", RecordKind::kContentAsset, "deck", "v1")})
                   .ok());
-  ASSERT_TRUE(store->Checkpoint(dir.Sub("backup")).ok());
+  ASSERT_TRUE(store->WriteThemeState("a", {{"g", "globals"}}, 1).ok());
+  absl::StatusOr<CheckpointInfo> info = store->Checkpoint(dir.Sub("backups/b1"));
+  ASSERT_TRUE(info.ok()) << info.status();
   ASSERT_TRUE(store->Append({Rec("a", RecordKind::kFeedbackEvent, "3", "r")}).ok());
-  auto copy = OpenOrDie(dir.Sub("backup"));
+
+  EXPECT_EQ(info->dir, std::filesystem::canonical(dir.Sub("backups/b1")).string());
+  EXPECT_EQ(info->schema_version, kSchemaVersion);
+  ASSERT_EQ(info->initiatives.size(), 2u);
+  EXPECT_EQ(info->initiatives[0].initiative, "a");
+  EXPECT_EQ(info->initiatives[0].last_sequence, 2u);
+  EXPECT_EQ(info->initiatives[0].applied_sequence, 1u);
+  EXPECT_EQ(info->initiatives[1].initiative, "b");
+  EXPECT_EQ(info->initiatives[1].last_sequence, 1u);
+  EXPECT_EQ(info->initiatives[1].applied_sequence, 0u);
+  uintmax_t on_disk = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(info->dir)) {
+    if (e.is_regular_file()) on_disk += e.file_size();
+  }
+  EXPECT_GT(info->bytes, 0u);
+  EXPECT_EQ(info->bytes, on_disk);
+
+  auto copy = OpenOrDie(info->dir);
   EXPECT_EQ(copy->LastSequence("a"), 2u);
   EXPECT_EQ(All(*copy, "a").size(), 2u);
+  EXPECT_EQ(copy->Lookup("b", RecordKind::kContentAsset, "deck")->payload, "v1");
+  EXPECT_EQ(*copy->AppliedSequence("a"), 1u);
+  std::string globals;
+  ASSERT_TRUE(copy->ScanThemeState("a",
+                                   [&](absl::string_view k, absl::string_view v) {
+                                     if (k == "g") globals = std::string(v);
+                                   })
+                  .ok());
+  EXPECT_EQ(globals, "globals");
+}
+
+TEST(Store, CheckpointTakenDuringAppendsIsAPointInTime) {
+  testing::TempDir dir;
+  auto store = OpenOrDie(dir.Sub("db"));
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 0; !stop; ++i) {
+      ASSERT_TRUE(store
+                      ->Append({Rec("a", RecordKind::kFeedbackEvent, std::to_string(i), "p"),
+                                Rec("b", RecordKind::kFeedbackEvent, std::to_string(i), "q")})
+                      .ok());
+    }
+  });
+  while (store->LastSequence("a") < 1000) std::this_thread::yield();
+  const SequenceNumber before = store->LastSequence("a");
+  absl::StatusOr<CheckpointInfo> info = store->Checkpoint(dir.Sub("copy"));
+  stop = true;
+  writer.join();
+  ASSERT_TRUE(info.ok()) << info.status();
+  ASSERT_EQ(info->initiatives.size(), 2u);
+  // Each batch wrote one record of each initiative: a point in time has as many of both.
+  EXPECT_GE(info->initiatives[0].last_sequence, before);
+  EXPECT_EQ(info->initiatives[0].last_sequence, info->initiatives[1].last_sequence);
+  auto copy = OpenOrDie(info->dir);
+  for (const char* initiative : {"a", "b"}) {
+    std::vector<StoredRecord> records = All(*copy, initiative);
+    ASSERT_EQ(records.size(), info->initiatives[0].last_sequence) << initiative;
+    EXPECT_EQ(copy->LastSequence(initiative), records.size());
+    EXPECT_EQ(records.back().sequence, records.size());
+  }
+}
+
+TEST(Store, CheckpointRefusesAnExistingDirectoryOrOneInsideTheStore) {
+  testing::TempDir dir;
+  auto store = OpenOrDie(dir.Sub("db"));
+  ASSERT_TRUE(store->Append({Rec("a", RecordKind::kFeedbackEvent, "1", "p")}).ok());
+  std::filesystem::create_directories(dir.Sub("taken"));
+  std::ofstream(dir.Sub("taken/keep.txt")) << "mine";
+
+  absl::StatusOr<CheckpointInfo> taken = store->Checkpoint(dir.Sub("taken"));
+  EXPECT_EQ(taken.status().code(), absl::StatusCode::kAlreadyExists) << taken.status();
+  EXPECT_THAT(std::string(taken.status().message()), HasSubstr("already exists"));
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.Sub("taken")), {}), 1);
+
+  for (const std::string& inside :
+       {dir.Sub("db"), dir.Sub("db/"), dir.Sub("db/backup"), dir.Sub("other/../db/x")}) {
+    absl::StatusOr<CheckpointInfo> refused = store->Checkpoint(inside);
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << inside;
+    EXPECT_THAT(std::string(refused.status().message()), HasSubstr("is inside the data dir"));
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("db/backup")));
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("other")));
+
+  // RocksDB stages a checkpoint in "<dir>.tmp" and first deletes the files of one that
+  // exists: refused, so that nobody's files go.
+  std::filesystem::create_directories(dir.Sub("b1.tmp"));
+  std::ofstream(dir.Sub("b1.tmp/keep.txt")) << "mine";
+  absl::StatusOr<CheckpointInfo> staging = store->Checkpoint(dir.Sub("b1"));
+  EXPECT_EQ(staging.status().code(), absl::StatusCode::kAlreadyExists) << staging.status();
+  EXPECT_THAT(std::string(staging.status().message()), HasSubstr("b1.tmp"));
+  EXPECT_EQ(ReadFile(dir.Sub("b1.tmp/keep.txt")), "mine");
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("b1")));
+  // A name that only starts like the store's directory is outside it.
+  EXPECT_TRUE(store->Checkpoint(dir.Sub("db-backup")).ok());
 }
 
 TEST(Store, StatsReportSstBytesOnceFlushedAndStallTimeOnlyWithStatistics) {
@@ -193,26 +295,99 @@ TEST(Store, StatsReportSstBytesOnceFlushedAndStallTimeOnlyWithStatistics) {
   EXPECT_EQ(stats.write_stall_micros, 0u);  // Nothing stalls a single small write.
 }
 
-TEST(Store, RefusesNewerSchema) {
-  testing::TempDir dir;
-  { auto store = OpenOrDie(dir.path()); }
-  {
-    // Write a newer schema version through RocksDB directly.
-    rocksdb::DB* raw = nullptr;
+// Opens `dir` with RocksDB directly (every column family of the store), for tests that
+// write what the store never would.
+class RawDb {
+ public:
+  explicit RawDb(const std::string& dir) {
     rocksdb::Options o;
+    o.create_if_missing = true;
+    o.create_missing_column_families = true;
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
     for (const char* n :
          {"default", "events", "ids", "assets", "metrics", "themes", "tasks", "meta"}) {
       cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
     }
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    ASSERT_TRUE(rocksdb::DB::Open(o, dir.path(), cfs, &handles, &raw).ok());
-    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), handles.back(), "schema_version", "99").ok());
-    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
-    delete raw;
+    rocksdb::DB* raw = nullptr;
+    status_ = rocksdb::DB::Open(o, dir, cfs, &handles_, &raw);
+    db_.reset(raw);
+  }
+  ~RawDb() {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  }
+  bool ok() const { return status_.ok(); }
+  rocksdb::Status PutMeta(const std::string& key, const std::string& value) {
+    return db_->Put(rocksdb::WriteOptions(), handles_.back(), key, value);
+  }
+  // The meta value under `key`, "<none>" when missing.
+  std::string GetMeta(const std::string& key) {
+    std::string value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_.back(), key, &value);
+    return s.ok() ? value : "<none>";
+  }
+
+ private:
+  rocksdb::Status status_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::unique_ptr<rocksdb::DB> db_;
+};
+
+TEST(Store, NewStoreIsStampedWithTheCurrentSchemaVersion) {
+  testing::TempDir dir;
+  { EXPECT_EQ(OpenOrDie(dir.path())->schema_version(), kSchemaVersion); }
+  RawDb raw(dir.path());
+  ASSERT_TRUE(raw.ok());
+  EXPECT_EQ(raw.GetMeta("schema_version"), "1");
+}
+
+TEST(Store, StoreMadeBeforeSchemaVersionsIsStampedOneAndKeepsItsData) {
+  testing::TempDir dir;
+  {
+    // A store as builds before the schema version wrote it: data, no schema_version.
+    RawDb raw(dir.path());
+    ASSERT_TRUE(raw.ok());
+    ASSERT_TRUE(raw.PutMeta(LastSequenceKey("a"), std::string("\0\0\0\0\0\0\0\7", 8)).ok());
+  }
+  {
+    auto store = OpenOrDie(dir.path());
+    EXPECT_EQ(store->schema_version(), 1);
+    EXPECT_EQ(store->LastSequence("a"), 7u);
+  }
+  RawDb raw(dir.path());
+  ASSERT_TRUE(raw.ok());
+  EXPECT_EQ(raw.GetMeta("schema_version"), "1");
+}
+
+TEST(Store, RefusesNewerSchemaNamingBothVersionsAndWritesNothing) {
+  testing::TempDir dir;
+  { auto store = OpenOrDie(dir.path()); }
+  {
+    RawDb raw(dir.path());
+    ASSERT_TRUE(raw.ok());
+    ASSERT_TRUE(raw.PutMeta("schema_version", "3").ok());
   }
   auto store = Store::Open(dir.path(), {});
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store.status().message(),
+            "data dir " + dir.path() +
+                " has storage schema 3; this fieldloopd reads up to 1: upgrade fieldloopd");
+  RawDb raw(dir.path());
+  ASSERT_TRUE(raw.ok());
+  EXPECT_EQ(raw.GetMeta("schema_version"), "3");
+}
+
+TEST(Store, UnreadableSchemaVersionIsDataLoss) {
+  for (const char* bad : {"one", "0", "-1", ""}) {
+    testing::TempDir dir;
+    {
+      RawDb raw(dir.path());
+      ASSERT_TRUE(raw.ok());
+      ASSERT_TRUE(raw.PutMeta("schema_version", bad).ok());
+    }
+    auto store = Store::Open(dir.path(), {});
+    EXPECT_EQ(store.status().code(), absl::StatusCode::kDataLoss) << bad;
+    EXPECT_THAT(std::string(store.status().message()), HasSubstr("bad storage schema version"));
+  }
 }
 
 }  // namespace

@@ -1,0 +1,86 @@
+#include "services/backups.h"
+
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
+namespace fieldloop::services {
+namespace {
+
+bool IsNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+// `path` (absolute) with the symbolic links of its existing part resolved and no trailing
+// separator.
+std::filesystem::path Resolved(const std::filesystem::path& path) {
+  std::error_code ec;
+  std::filesystem::path p = std::filesystem::weakly_canonical(path, ec);
+  if (ec) p = path.lexically_normal();
+  std::string text = p.string();
+  while (text.size() > 1 && text.back() == '/') text.pop_back();
+  return text;
+}
+
+// True if `path` is `dir` or lies under it (both Resolved).
+bool IsSameOrInside(const std::filesystem::path& path, const std::filesystem::path& dir) {
+  const std::filesystem::path rel = path.lexically_relative(dir);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+}  // namespace
+
+absl::Status CheckBackupName(absl::string_view name) {
+  bool ok = !name.empty() && name.size() <= 64 && IsNameStart(name[0]);
+  for (size_t i = 1; ok && i < name.size(); ++i) {
+    const char c = name[i];
+    ok = IsNameStart(c) || c == '.' || c == '_' || c == '-';
+  }
+  if (ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "name: '", absl::CHexEscape(name.substr(0, 80)),
+      "' must match [a-z0-9][a-z0-9._-]{0,63}: one new directory under --backup_root"));
+}
+
+absl::StatusOr<std::unique_ptr<Backups>> Backups::AtRoot(const std::string& root,
+                                                         const storage::Store* store) {
+  if (root.empty()) return std::unique_ptr<Backups>(new Backups("", store));
+  const std::filesystem::path given(root);
+  if (!given.is_absolute()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--backup_root=", root, ": must be an absolute path"));
+  }
+  const std::filesystem::path resolved = Resolved(given);
+  if (IsSameOrInside(resolved, store->dir())) {
+    return absl::InvalidArgumentError(absl::StrCat("--backup_root=", root,
+                                                   ": is inside --data_dir (", store->dir(),
+                                                   "); keep backups outside the store"));
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(resolved, ec);
+  if (ec || !std::filesystem::is_directory(resolved, ec)) {
+    return absl::UnavailableError(absl::StrCat("--backup_root=", root, ": cannot create it (",
+                                               ec ? ec.message() : "not a directory", ")"));
+  }
+  return std::unique_ptr<Backups>(new Backups(resolved.string(), store));
+}
+
+absl::StatusOr<storage::CheckpointInfo> Backups::Create(absl::string_view name) {
+  if (!enabled()) {
+    return absl::FailedPreconditionError(
+        "backups are off: start fieldloopd with --backup_root=DIR (an absolute directory "
+        "outside --data_dir) to allow Admin.Backup to write backups into DIR/<name>");
+  }
+  if (absl::Status s = CheckBackupName(name); !s.ok()) return s;
+  const std::string dir = absl::StrCat(root_, "/", name);
+  absl::MutexLock lock(&mu_);
+  std::error_code ec;
+  if (std::filesystem::exists(std::filesystem::symlink_status(dir, ec))) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("backup '", name, "' already exists in ", root_, ": pick a new name"));
+  }
+  return store_->Checkpoint(dir);
+}
+
+}  // namespace fieldloop::services
