@@ -6,28 +6,12 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "storage/path_rules.h"
 
 namespace fieldloop::services {
 namespace {
 
 bool IsNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-
-// `path` (absolute) with the symbolic links of its existing part resolved and no trailing
-// separator.
-std::filesystem::path Resolved(const std::filesystem::path& path) {
-  std::error_code ec;
-  std::filesystem::path p = std::filesystem::weakly_canonical(path, ec);
-  if (ec) p = path.lexically_normal();
-  std::string text = p.string();
-  while (text.size() > 1 && text.back() == '/') text.pop_back();
-  return text;
-}
-
-// True if `path` is `dir` or lies under it (both Resolved).
-bool IsSameOrInside(const std::filesystem::path& path, const std::filesystem::path& dir) {
-  const std::filesystem::path rel = path.lexically_relative(dir);
-  return !rel.empty() && *rel.begin() != "..";
-}
 
 }  // namespace
 
@@ -51,8 +35,8 @@ absl::StatusOr<std::unique_ptr<Backups>> Backups::AtRoot(const std::string& root
     return absl::InvalidArgumentError(
         absl::StrCat("--backup_root=", root, ": must be an absolute path"));
   }
-  const std::filesystem::path resolved = Resolved(given);
-  if (IsSameOrInside(resolved, store->dir())) {
+  const std::filesystem::path resolved = storage::ResolvedPath(given.string());
+  if (storage::IsSameOrInside(resolved, store->dir())) {
     return absl::InvalidArgumentError(absl::StrCat("--backup_root=", root,
                                                    ": is inside --data_dir (", store->dir(),
                                                    "); keep backups outside the store"));

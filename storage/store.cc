@@ -12,6 +12,7 @@
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
+#include "storage/path_rules.h"
 
 namespace fieldloop::storage {
 namespace {
@@ -80,23 +81,6 @@ std::vector<rocksdb::ColumnFamilyDescriptor> ColumnFamilies() {
     descriptors.emplace_back(kCfNames[i], cf_options);
   }
   return descriptors;
-}
-
-// `path` made absolute, with the symbolic links of its existing part resolved and no
-// trailing separator.
-std::filesystem::path Resolved(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::path p = std::filesystem::weakly_canonical(std::filesystem::absolute(path), ec);
-  if (ec) p = std::filesystem::absolute(path).lexically_normal();
-  std::string text = p.string();
-  while (text.size() > 1 && text.back() == '/') text.pop_back();
-  return text;
-}
-
-// True if `path` is `dir` or lies under it (both Resolved).
-bool IsSameOrInside(const std::filesystem::path& path, const std::filesystem::path& dir) {
-  const std::filesystem::path rel = path.lexically_relative(dir);
-  return !rel.empty() && *rel.begin() != "..";
 }
 
 // Parses a stored schema version: a decimal number >= 1.
@@ -187,7 +171,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   if (!s.ok()) return FromRocks(s, absl::StrCat("opening store in ", dir));
   std::unique_ptr<Store> store(new Store(options, std::unique_ptr<rocksdb::DB>(raw), handles));
   store->statistics_ = db_options.statistics;
-  store->dir_ = Resolved(dir).string();
+  store->dir_ = ResolvedPath(dir).string();
 
   std::string version;
   s = raw->Get(rocksdb::ReadOptions(), store->cf(kMeta),
@@ -376,7 +360,7 @@ std::vector<std::string> Store::Initiatives() const {
 
 absl::StatusOr<CheckpointInfo> Store::Checkpoint(const std::string& dir) const {
   if (dir.empty()) return absl::InvalidArgumentError("checkpoint: no directory given");
-  const std::filesystem::path target = Resolved(dir);
+  const std::filesystem::path target = ResolvedPath(dir);
   if (IsSameOrInside(target, dir_)) {
     return absl::InvalidArgumentError(absl::StrCat("checkpoint directory ", target.string(),
                                                    " is inside the data dir ", dir_,
