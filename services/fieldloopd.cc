@@ -52,6 +52,9 @@ ABSL_FLAG(std::string, backup_root, "",
           "Allow online backups (Admin.Backup, `fieldloop backup --server`): each one is a "
           "RocksDB checkpoint written into a new directory DIR/<name>. An absolute directory "
           "outside --data_dir; created when missing. Empty: backups off (FAILED_PRECONDITION).");
+ABSL_FLAG(bool, allow_insecure, false,
+          "Listen on a --listen address that is not loopback although fieldloopd has no TLS or "
+          "access tokens yet. Without it such an address is refused at start.");
 ABSL_FLAG(bool, redact_pii, true,
           "Mask e-mail addresses and phone numbers in quotes and proof points on the board and "
           "in the Themes API ([email], [phone]). --redact_pii=false shows them as recorded.");
@@ -77,7 +80,8 @@ int main(int argc, char** argv) {
       "[--max_record_bytes=N] [--apply_themes=false] [--output_root=DIR] "
       "[--materialize_every=DURATION] [--materialize_weekly=DAY@HOUR] [--tasks_webhook=URL] "
       "[--log_level=debug|info|warning|error] "
-      "[--metrics_listen=[HOST:]PORT] [--backup_root=DIR] [--redact_pii=false]\nStops cleanly on "
+      "[--metrics_listen=[HOST:]PORT] [--backup_root=DIR] [--redact_pii=false] "
+      "[--allow_insecure]\nStops cleanly on "
       "SIGINT or "
       "SIGTERM. "
       "Flags and data layout: docs/operations.md.");
@@ -94,6 +98,7 @@ int main(int argc, char** argv) {
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.backup_root = absl::GetFlag(FLAGS_backup_root);
   options.redact_pii = absl::GetFlag(FLAGS_redact_pii);
+  options.allow_insecure = absl::GetFlag(FLAGS_allow_insecure);
   absl::StatusOr<fieldloop::services::LogLevel> log_level =
       fieldloop::services::ParseLogLevel(absl::GetFlag(FLAGS_log_level));
   if (!log_level.ok()) {

@@ -6,9 +6,11 @@
 #include <thread>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 
@@ -39,6 +41,14 @@ std::string JoinCapped(const std::vector<std::string>& names) {
 
 }  // namespace
 
+bool IsLoopbackHost(absl::string_view host) {
+  if (host == "localhost" || host == "[::1]" || host == "::1") return true;
+  // 127.0.0.0/8, written as a dotted quad.
+  std::vector<absl::string_view> parts = absl::StrSplit(host, '.');
+  int first = 0;
+  return parts.size() == 4 && absl::SimpleAtoi(parts[0], &first) && first == 127;
+}
+
 absl::StatusOr<std::unique_ptr<FieldloopServer>> FieldloopServer::Start(
     const ServerOptions& options) {
   if (options.max_record_bytes < 256 || options.max_record_bytes > (64u << 20)) {
@@ -49,6 +59,16 @@ absl::StatusOr<std::unique_ptr<FieldloopServer>> FieldloopServer::Start(
   if (colon == std::string::npos || colon == 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("--listen='", options.listen, "' must be host:port, e.g. 127.0.0.1:50551"));
+  }
+  // Without TLS and tokens (not built yet) anyone who reaches the port may read and write
+  // everything: serve only this machine unless told otherwise.
+  if (const std::string host = options.listen.substr(0, colon);
+      !IsLoopbackHost(host) && !options.allow_insecure) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--listen='", options.listen,
+        "' is not a loopback address: fieldloopd has no TLS or access tokens yet, so anyone "
+        "reaching that address could read and change every initiative. Listen on 127.0.0.1 "
+        "(behind a proxy that authenticates), or pass --allow_insecure to listen there anyway"));
   }
   if (options.schedule.enabled() && !options.apply_themes) {
     return absl::InvalidArgumentError(

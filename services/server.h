@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "grpcpp/grpcpp.h"
 #include "services/admin_service.h"
 #include "services/backups.h"
@@ -70,6 +71,9 @@ struct ServerOptions {
   // (InvalidArgument otherwise); created when missing.
   // Default: empty (backups off: Admin.Backup returns FAILED_PRECONDITION).
   std::string backup_root;
+  // Listen on an address other than loopback (127.0.0.0/8, localhost, [::1]) although
+  // there is no TLS or token check yet. Default: false (Start refuses such an address).
+  bool allow_insecure = false;
   // Mask e-mail addresses and phone numbers in quotes and proof points on the board and in
   // the Themes API (pipeline/pii_redactor.h). Default: true.
   bool redact_pii = true;
@@ -85,6 +89,9 @@ struct ServerOptions {
   // Default: nullptr (stderr).
   FILE* log_file = nullptr;
 };
+
+// True for "localhost", "[::1]", "::1" and dotted quads in 127.0.0.0/8.
+bool IsLoopbackHost(absl::string_view host);
 
 class FieldloopServer {
  public:

@@ -111,8 +111,43 @@ TEST(Fieldloopd, HelpListsEveryFlag) {
   for (const char* flag :
        {"--listen", "--data_dir", "--sync_writes", "--max_record_bytes", "--apply_themes",
         "--output_root", "--materialize_every", "--materialize_weekly", "--metrics_listen",
-        "--tasks_webhook", "--log_level", "--backup_root", "--redact_pii"}) {
+        "--tasks_webhook", "--log_level", "--backup_root", "--redact_pii", "--allow_insecure"}) {
     EXPECT_THAT(out, HasSubstr(flag));
+  }
+}
+
+TEST(Fieldloopd, ANonLoopbackAddressNeedsAllowInsecure) {
+  for (const char* listen : {"--listen=0.0.0.0:0", "--listen=[::]:0", "--listen=10.1.2.3:0"}) {
+    testing::TempDir dir;
+    const testing::Finished run = testing::RunToEnd(
+        {Runfile("services/fieldloopd"), listen, "--data_dir=" + dir.Sub("data")});
+    EXPECT_EQ(run.status, 1) << listen << ": " << run.output;
+    EXPECT_THAT(run.output, HasSubstr("is not a loopback address"));
+    EXPECT_THAT(run.output, HasSubstr("--allow_insecure"));
+    EXPECT_THAT(run.output, ::testing::Not(HasSubstr("listening on")));
+  }
+  // With the flag it serves; loopback names need none.
+  for (std::vector<std::string> flags :
+       {std::vector<std::string>{"--listen=0.0.0.0:0", "--allow_insecure"},
+        std::vector<std::string>{"--listen=localhost:0"}}) {
+    testing::TempDir dir;
+    std::vector<std::string> argv = {Runfile("services/fieldloopd"),
+                                     "--data_dir=" + dir.Sub("data")};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    Subprocess p(argv);
+    EXPECT_TRUE(p.WaitForLine("listening on").has_value()) << flags[0];
+    p.Signal(SIGTERM);
+    EXPECT_EQ(p.Wait(), 0);
+  }
+}
+
+TEST(IsLoopbackHost, KnowsLoopbackFromTheRest) {
+  for (const char* host : {"127.0.0.1", "127.1.2.3", "localhost", "[::1]", "::1"}) {
+    EXPECT_TRUE(services::IsLoopbackHost(host)) << host;
+  }
+  for (const char* host :
+       {"0.0.0.0", "[::]", "10.0.0.1", "128.0.0.1", "example.com", "", "127.0.0", "127.x.y.z.w"}) {
+    EXPECT_FALSE(services::IsLoopbackHost(host)) << host;
   }
 }
 
