@@ -212,7 +212,9 @@ std::string FieldFromJsonError(absl::string_view message) {
     if (at == absl::string_view::npos) continue;
     absl::string_view rest = message.substr(at + marker.size());
     size_t end = rest.find_first_of("\". ");
-    return std::string(rest.substr(0, end));
+    // The message may quote the input: 'field "' followed by a quote, a space or nothing
+    // names no field; try the next marker.
+    if (end != 0 && !rest.empty()) return std::string(rest.substr(0, end));
   }
   return "line";
 }
