@@ -6,22 +6,13 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "pipeline/record_validator.h"
 #include "storage/path_rules.h"
 
 namespace fieldloop::services {
-namespace {
-
-bool IsNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-
-}  // namespace
-
 absl::Status CheckBackupName(absl::string_view name) {
-  bool ok = !name.empty() && name.size() <= 64 && IsNameStart(name[0]);
-  for (size_t i = 1; ok && i < name.size(); ++i) {
-    const char c = name[i];
-    ok = IsNameStart(c) || c == '.' || c == '_' || c == '-';
-  }
-  if (ok) return absl::OkStatus();
+  // A backup name follows the initiative rule: one safe path component.
+  if (pipeline::IsValidInitiative(name)) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrCat(
       "name: '", absl::CHexEscape(name.substr(0, 80)),
       "' must match [a-z0-9][a-z0-9._-]{0,63}: one new directory under --backup_root"));

@@ -12,13 +12,18 @@ namespace fieldloop::services {
 BoardKeeper::BoardKeeper(storage::Store* store, ThemeApplier* applier, BoardKeeperOptions options)
     : store_(store), applier_(applier), options_(std::move(options)) {}
 
-absl::StatusOr<storage::SequenceNumber> BoardKeeper::CatchUp(const std::string& initiative) {
+absl::Status CheckKnownInitiative(const storage::Store& store, const std::string& initiative) {
   if (absl::Status s = pipeline::CheckInitiative(initiative); !s.ok()) return s;
-  const storage::SequenceNumber last = store_->LastSequence(initiative);
-  if (last == 0) {
+  if (store.LastSequence(initiative) == 0) {
     return absl::NotFoundError(absl::StrCat("initiative '", initiative, "' has no records"));
   }
-  return applier_->WaitApplied(initiative, last, absl::Now() + options_.apply_timeout);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<storage::SequenceNumber> BoardKeeper::CatchUp(const std::string& initiative) {
+  if (absl::Status s = CheckKnownInitiative(*store_, initiative); !s.ok()) return s;
+  return applier_->WaitApplied(initiative, store_->LastSequence(initiative),
+                               absl::Now() + options_.apply_timeout);
 }
 
 ThemeView ViewOf(const ThemeApplier& applier, const std::string& initiative) {

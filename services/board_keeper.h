@@ -70,6 +70,10 @@ struct ImportSummary {
 absl::StatusOr<ImportSummary> ImportPlanCsv(storage::Store& store, const std::string& initiative,
                                             absl::string_view csv);
 
+// OK when `initiative` is a valid name with records in `store`: InvalidArgument for a bad
+// name, NotFound ("initiative 'x' has no records") otherwise.
+absl::Status CheckKnownInitiative(const storage::Store& store, const std::string& initiative);
+
 // The theme state of `initiative` as materializing needs it; `applier` must outlive the
 // view's `resolve`.
 ThemeView ViewOf(const ThemeApplier& applier, const std::string& initiative);

@@ -169,7 +169,6 @@ class TasksWebhook : public PlanObserver {
     absl::CivilDay as_of;
     std::map<std::string, Queued> tasks;
   };
-  enum class Outcome { kDelivered, kRetry, kNotRetried, kStopped };
   class Transport;  // libcurl.
 
   TasksWebhook(TasksWebhookOptions options, std::string display_url, MarkDelivered mark_delivered,

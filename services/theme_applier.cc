@@ -201,14 +201,15 @@ absl::StatusOr<int> ThemeApplier::ApplyBatch(const std::string& initiative) {
   stats_.applied += count;
   stats_.undecodable += undecodable;
   if (replaying_) stats_.replayed += count;
-  if (options_.metrics != nullptr) {
-    options_.metrics->RecordApplied(initiative, last,
-                                    state->model->clusterer().LiveThemes().size());
-  }
-  if (options_.log != nullptr) {
-    options_.log->Debug(
-        "applier", "applied %d records of %s up to sequence %d: %d themes changed, %d live", count,
-        initiative, last, feed_entries.size(), state->model->clusterer().LiveThemes().size());
+  if (options_.metrics != nullptr ||
+      (options_.log != nullptr && options_.log->Enabled(LogLevel::kDebug))) {
+    const size_t live = state->model->clusterer().LiveThemes().size();
+    if (options_.metrics != nullptr) options_.metrics->RecordApplied(initiative, last, live);
+    if (options_.log != nullptr) {
+      options_.log->Debug("applier",
+                          "applied %d records of %s up to sequence %d: %d themes changed, %d live",
+                          count, initiative, last, feed_entries.size(), live);
+    }
   }
   return count;
 }

@@ -114,18 +114,11 @@ absl::StatusOr<PageToken> DecodeToken(const std::string& token) {
 
 }  // namespace
 
-absl::Status ThemesService::CheckKnown(const std::string& initiative) const {
-  if (absl::Status s = pipeline::CheckInitiative(initiative); !s.ok()) return s;
-  if (store_->LastSequence(initiative) == 0) {
-    return absl::NotFoundError(absl::StrCat("initiative '", initiative, "' has no records"));
-  }
-  return absl::OkStatus();
-}
-
 grpc::Status ThemesService::ListThemes(grpc::ServerContext*,
                                        const fieldloop::v1::ListThemesRequest* request,
                                        fieldloop::v1::ListThemesResponse* response) {
-  if (absl::Status s = CheckKnown(request->initiative()); !s.ok()) return ToGrpc(s);
+  if (absl::Status s = CheckKnownInitiative(*store_, request->initiative()); !s.ok())
+    return ToGrpc(s);
   const int page_size = request->page_size() == 0 ? kDefaultPageSize : request->page_size();
   if (page_size < 1 || page_size > kMaxPageSize) {
     return ToGrpc(absl::InvalidArgumentError(
@@ -199,7 +192,7 @@ grpc::Status ThemesService::GetTheme(grpc::ServerContext*,
                                      const fieldloop::v1::GetThemeRequest* request,
                                      fieldloop::v1::GetThemeResponse* response) {
   const std::string& initiative = request->initiative();
-  if (absl::Status s = CheckKnown(initiative); !s.ok()) return ToGrpc(s);
+  if (absl::Status s = CheckKnownInitiative(*store_, initiative); !s.ok()) return ToGrpc(s);
   absl::StatusOr<absl::CivilDay> as_of = AsOfDay(request->as_of(), *clock_);
   if (!as_of.ok()) return ToGrpc(as_of.status());
   const absl::Status missing = absl::NotFoundError(

@@ -41,9 +41,6 @@ class ThemesService final : public fieldloop::v1::Themes::Service {
   static constexpr int kMaxPageSize = 500;
 
  private:
-  // InvalidArgument for a bad name, NotFound for an initiative without records.
-  absl::Status CheckKnown(const std::string& initiative) const;
-
   const storage::Store* const store_;
   const ThemeApplier* const applier_;
   ThemeFeed* const feed_;
