@@ -264,8 +264,7 @@ std::string RenderBoard(const BoardInputs& in) {
                     "is the root cause.\n\n",
                     absl::StrJoin(recurring, ""));
   }
-  any = !recurring.empty();
-  if (!any) absl::StrAppend(&out, "None yet.\n");
+  if (recurring.empty()) absl::StrAppend(&out, "None yet.\n");
 
   // Objections for discovery and product.
   absl::StrAppend(&out, "\n## Top objections for discovery and product\n\n");

@@ -14,6 +14,10 @@
 
 namespace fieldloop::pipeline {
 
+// First characters that make a spreadsheet run a cell as a formula. A CSV writer puts a
+// single quote in front of such a cell; a reader of edited files removes that quote.
+inline constexpr absl::string_view kFormulaLeaders = "=+-@\t\r";
+
 // One row of a CSV file.
 struct CsvRow {
   int line = 0;                     // 1-based line where the row starts.

@@ -38,7 +38,7 @@ std::optional<std::string> CanonicalStatus(absl::string_view cell) {
 // `cell` without the quote the server puts before a leading = + - or @.
 absl::string_view WithoutFormulaGuard(absl::string_view cell) {
   if (cell.size() >= 2 && cell[0] == '\'' &&
-      absl::string_view("=+-@").find(cell[1]) != absl::string_view::npos) {
+      kFormulaLeaders.find(cell[1]) != absl::string_view::npos) {
     cell.remove_prefix(1);
   }
   return cell;

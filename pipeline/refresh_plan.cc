@@ -1,12 +1,12 @@
 #include "pipeline/refresh_plan.h"
 
 #include <algorithm>
-#include <string_view>
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "pipeline/csv_reader.h"
 
 namespace fieldloop::pipeline {
 namespace {
@@ -15,9 +15,7 @@ std::string CsvField(const std::string& cell) {
   // A spreadsheet reads a cell starting with = + - @ (or tab, CR) as a formula: such a cell
   // gets a single quote in front, the guard spreadsheets honour (plan_import removes it).
   const std::string s =
-      !cell.empty() && std::string_view("=+-@\t\r").find(cell[0]) != std::string_view::npos
-          ? "'" + cell
-          : cell;
+      !cell.empty() && kFormulaLeaders.find(cell[0]) != absl::string_view::npos ? "'" + cell : cell;
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
   std::string out = "\"";
   for (char c : s) {

@@ -159,15 +159,24 @@ const char* const kFramingWords[] = {
     // Reporting verbs.
     "said", "says", "told", "wrote", "posted", "came", "raised", "heard", nullptr};
 
-ThemeModel::ThemeModel(ModelOptions options)
-    : normalizer_(options.normalizer), clusterer_(options.clusterer) {
-  for (const char* const* word = kSmallTalkWords; *word != nullptr; ++word) {
-    for (const Term& t : normalizer_.Normalize(*word)) small_talk_stems_.insert(t.stem);
+namespace {
+
+// The stems of a nullptr-terminated word list, normalized like the text they are matched in.
+absl::flat_hash_set<std::string> StemSet(const char* const* words, TextNormalizer& normalizer) {
+  absl::flat_hash_set<std::string> stems;
+  for (const char* const* word = words; *word != nullptr; ++word) {
+    for (const Term& t : normalizer.Normalize(*word)) stems.insert(t.stem);
   }
-  for (const char* const* word = kFramingWords; *word != nullptr; ++word) {
-    for (const Term& t : normalizer_.Normalize(*word)) framing_stems_.insert(t.stem);
-  }
+  return stems;
 }
+
+}  // namespace
+
+ThemeModel::ThemeModel(ModelOptions options)
+    : normalizer_(options.normalizer),
+      clusterer_(options.clusterer),
+      small_talk_stems_(StemSet(kSmallTalkWords, normalizer_)),
+      framing_stems_(StemSet(kFramingWords, normalizer_)) {}
 
 size_t ThemeModel::FramingEnd(const std::string& text) {
   // The clause ends at the first separator; only the first is considered.
