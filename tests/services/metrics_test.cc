@@ -153,15 +153,7 @@ class MetricsTest : public ::testing::Test {
     return Scrape(r->body);
   }
 
-  grpc::Status WaitApplied() {
-    auto stub = testing::IngestStub(server_->address());
-    grpc::ClientContext context;
-    v1::WaitAppliedRequest request;
-    request.set_initiative(kInitiative);
-    request.set_timeout_ms(60000);
-    v1::WaitAppliedResponse response;
-    return stub->WaitApplied(&context, request, &response);
-  }
+  grpc::Status WaitApplied() { return testing::WaitApplied(server_->address(), kInitiative); }
 
   grpc::Status Materialize() {
     auto board = v1::Board::NewStub(

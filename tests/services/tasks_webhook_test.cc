@@ -309,9 +309,10 @@ class TasksWebhookServerTest : public ::testing::Test {
   }
 
   void StreamExamples() {
-    testing::StreamResult result =
-        testing::StreamAll(server_->address(), testing::AllExampleRecords());
+    const std::vector<v1::IngestRequest> records = testing::AllExampleRecords();
+    testing::StreamResult result = testing::StreamAll(server_->address(), records);
     ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+    ASSERT_EQ(result.acks.size(), records.size());
     for (const auto& ack : result.acks) ASSERT_EQ(ack.status(), v1::ACK_STATUS_ACCEPTED);
   }
 

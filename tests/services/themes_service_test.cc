@@ -54,6 +54,7 @@ class ThemesServiceTest : public ::testing::Test {
   void Stream(const std::vector<v1::IngestRequest>& records) {
     testing::StreamResult result = testing::StreamAll(server_->address(), records);
     ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+    ASSERT_EQ(result.acks.size(), records.size());
     for (const auto& ack : result.acks) ASSERT_EQ(ack.status(), v1::ACK_STATUS_ACCEPTED);
     ASSERT_TRUE(
         server_->applier().WaitApplied(kInitiative, 0, absl::Now() + absl::Seconds(60)).ok());
@@ -203,7 +204,8 @@ TEST_F(ThemesServiceTest, FiltersKeepOnlyMatchingThemes) {
     ASSERT_TRUE(Get(t.id(), &got).ok());
     bool region = false, source = false;
     for (const auto& c : got.theme().by_region()) region |= c.name() == "LATAM" && c.count() > 0;
-    for (const auto& c : got.theme().by_source()) source |= c.name() == "ride_along";
+    for (const auto& c : got.theme().by_source())
+      source |= c.name() == "ride_along" && c.count() > 0;
     matching += region && source && t.last_seen().seconds() >= 1790000000;
   }
   EXPECT_EQ(matching, filtered.total());

@@ -60,6 +60,18 @@ inline StreamResult StreamAll(const std::string& address,
   return result;
 }
 
+// Ingest.WaitApplied for `initiative` on the server at `address`: returns once theme state
+// reflects every record acked so far (or the server's error, or DEADLINE_EXCEEDED at 60 s).
+inline grpc::Status WaitApplied(const std::string& address, const std::string& initiative) {
+  auto stub = IngestStub(address);
+  grpc::ClientContext context;
+  fieldloop::v1::WaitAppliedRequest request;
+  request.set_initiative(initiative);
+  request.set_timeout_ms(60000);
+  fieldloop::v1::WaitAppliedResponse response;
+  return stub->WaitApplied(&context, request, &response);
+}
+
 }  // namespace fieldloop::testing
 
 #endif  // FIELDLOOP_TESTS_TESTING_INGEST_CLIENT_H_
