@@ -152,11 +152,17 @@ std::string RenderBoard(const BoardInputs& in) {
                     absl::StrFormat("Fewer than %d mentions each, so no task yet; worth a look if "
                                     "they grow.\n\n",
                                     in.themes.min_mentions));
-    for (const PrioritizedTheme& t : in.themes.emerging) {
+    const size_t listed = std::min(in.themes.emerging.size(), kMaxEmergingListed);
+    for (size_t i = 0; i < listed; ++i) {
+      const PrioritizedTheme& t = in.themes.emerging[i];
       std::vector<std::string> ids;
       for (const pipeline::Quote& q : t.theme.quotes) ids.push_back(q.record_id);
       absl::StrAppend(&out, "- **", Text(t.theme.label), "**: ", t.why, " (",
                       Text(absl::StrJoin(ids, ", ")), ")\n");
+    }
+    if (in.themes.emerging.size() > listed) {
+      absl::StrAppend(&out, "- and ", in.themes.emerging.size() - listed,
+                      " more, lower by priority score (`fieldloop themes` lists them)\n");
     }
   }
 

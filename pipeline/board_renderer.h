@@ -36,6 +36,11 @@ struct BoardInputs {
   std::map<ThemeId, std::vector<LinkedAsset>> linked_assets;
 };
 
+// Most emerging signals listed by name on the board, best first; the rest are counted in
+// one line ("and N more"). Bounds the board when many one-off themes arrive (for example a
+// producer sending unrelated text); the Themes API lists every one.
+inline constexpr size_t kMaxEmergingListed = 30;
+
 // The board. With no feedback events and no transcripts it is a stub that names the missing
 // inputs and says that no refresh plan was generated.
 std::string RenderBoard(const BoardInputs& in);

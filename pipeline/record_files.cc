@@ -279,10 +279,13 @@ absl::Status CheckRecordFile(absl::string_view contents, absl::string_view initi
   if (absl::Status s = NeedInitiative(initiative); !s.ok()) return s;
   // The header is the first non-blank line (a header cell holding a line break is not
   // supported here; ParseRecordFile reads it).
+  // Splitting from the start of the file (blank rows are skipped) keeps what ParseRecordFile
+  // sees: the line number, and a BOM dropped only at the very start of the file.
   const absl::string_view first = FirstNonBlankLine(contents);
-  std::vector<CsvRow> rows = SplitCsv(first).rows;
+  if (first.empty()) return absl::InvalidArgumentError("CSV file has no header row");
+  std::vector<CsvRow> rows =
+      SplitCsv(contents.substr(0, first.data() + first.size() - contents.data())).rows;
   if (rows.empty()) return absl::InvalidArgumentError("CSV file has no header row");
-  rows[0].line = 1 + static_cast<int>(std::count(contents.data(), first.data(), '\n'));
   return CheckCsvHeader(rows[0], *format).status();
 }
 

@@ -146,7 +146,7 @@ std::vector<Hostile> HostileInputs() {
   const std::string bad_utf8 =
       "\xC0\x80 \xED\xA0\x80 \xF4\x90\x80\x80 \xFF\xFE \xE2\x82 caf\xC3\xA9 \xF0\x9F\x98";
   std::string words;
-  for (int i = 0; i < 100000; ++i) absl::StrAppend(&words, Word(i), " ");
+  for (int i = 0; i < 1000000; ++i) absl::StrAppend(&words, Word(i), " ");
   std::string plan_rows = "task_key,status,owner,due\n";
   for (int i = 0; i < 100000; ++i) absl::StrAppend(&plan_rows, "k", i, ",open,'=x,2026-12-01\n");
   return {
@@ -169,7 +169,7 @@ std::vector<Hostile> HostileInputs() {
       {"path-like initiative in JSON",
        R"({"feedback_event": {"id": "f1", "initiative": "../../etc", "source": "SOURCE_CALL", )"
        R"("occurred_at": "2026-04-01T00:00:00Z", "text": "pricing is too high"}})"},
-      {"10^5 distinct words", words},
+      {"10^6 distinct words", words},
       {"10^5 plan rows", plan_rows},
   };
 }

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -97,6 +98,32 @@ TEST(BoardRenderer, ThinThemesAreListedAsEmergingSignalsWithoutATask) {
                                "5 days ago (fb-9)"));
   EXPECT_THAT(board, HasSubstr("0 global themes, 1 regional, 1 emerging"));
   EXPECT_THAT(board, Not(HasSubstr("### kiwi / orchard")));  // No theme details.
+}
+
+TEST(BoardRenderer, AFloodOfOneOffThemesIsCountedNotListed) {
+  BoardInputs in = Inputs();
+  std::vector<ThemeSummary> themes = {in.themes.regional.at(0).theme};
+  const size_t n = kMaxEmergingListed + 12;
+  for (size_t i = 0; i < n; ++i) {
+    ThemeSummary thin;
+    thin.id = 100 + static_cast<ThemeId>(i);
+    thin.label = absl::StrCat("oneoff", i);
+    thin.mentions = 1;
+    thin.by_region = {{"APAC", 1}};
+    thin.by_segment = {{"SMB", 1}};
+    thin.last_seen = 1795132800 - static_cast<int64_t>(i) * 86400;  // Older as i grows.
+    thin.quotes = {{absl::StrCat("fb-", 100 + i), "gibberish", 0.9}};
+    themes.push_back(thin);
+  }
+  in.themes = Prioritize(themes, in.as_of, 4, 3);
+  ASSERT_EQ(in.themes.emerging.size(), n);
+  const std::string board = RenderBoard(in);
+  EXPECT_THAT(board, HasSubstr(absl::StrCat("1 regional, ", n, " emerging")));
+  // The most recent ones are named, the oldest are only counted.
+  EXPECT_THAT(board, HasSubstr("- **oneoff0**: 1 mention"));
+  EXPECT_THAT(board, HasSubstr(absl::StrCat("- **oneoff", kMaxEmergingListed - 1, "**")));
+  EXPECT_THAT(board, Not(HasSubstr(absl::StrCat("- **oneoff", kMaxEmergingListed, "**"))));
+  EXPECT_THAT(board, HasSubstr("- and 12 more, lower by priority score"));
 }
 
 TEST(BoardRenderer, LinkedAssetsAreShownAndFreshlyCoveredThemesAreCalledOut) {

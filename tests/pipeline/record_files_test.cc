@@ -119,6 +119,16 @@ TEST(RecordFiles, CheckRecordFileAgreesWithParseRecordFileOnWholeFileProblems) {
            {"cohort,region,segment,reps,ramp_days,ramp_target_days,cert_pass_rate\n", "q3-push"},
            {"{\"feedback_event\": {}}\n", ""},
            {"hello,world\n", "q3-push"},
+           // A BOM is dropped only at the very start of the file; after blank lines it is
+           // part of the first column name (docs/formats.md).
+           {"\xEF\xBB\xBF"
+            "asset_id,title,type,owner,last_updated,tags\n" +
+                rows,
+            "q3-push"},
+           {"\n\xEF\xBB\xBF"
+            "asset_id,title,type,owner,last_updated,tags\n" +
+                rows,
+            "q3-push"},
            {"", "q3-push"}}) {
     absl::Status parsed;
     ParseAll(contents, initiative, &parsed);
