@@ -33,6 +33,8 @@ _LIBS = {
     "stemmer": ([], ["-lstemmer"]),
     # libcurl (Debian's libcurl4-openssl-dev): the tasks webhook's HTTP client.
     "curl": (["libcurl"], []),
+    # OpenSSL's libcrypto (Debian's libssl-dev): SHA-256 of access tokens (services/auth).
+    "crypto": (["libcrypto"], []),
     # prometheus-cpp (Debian's prometheus-cpp-dev): core (registry, metric types) and pull
     # (the HTTP exposer, civetweb underneath).
     "prometheus": (["prometheus-cpp-pull", "prometheus-cpp-core"], []),

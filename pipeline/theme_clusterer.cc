@@ -283,7 +283,21 @@ void ThemeClusterer::Merge(ThemeId from, ThemeId into) {
 ThemeId ThemeClusterer::Resolve(ThemeId id) const {
   if (id < 0 || id >= static_cast<ThemeId>(themes_.size())) return -1;
   while (themes_[id].merged_into >= 0) id = themes_[id].merged_into;
-  return id;
+  return themes_[id].merged_into == kRetired ? -1 : id;
+}
+
+void ThemeClusterer::Retire(ThemeId count) {
+  if (!themes_.empty() || count <= 0) return;
+  themes_.resize(static_cast<size_t>(count));
+  for (Theme& t : themes_) t.merged_into = kRetired;
+}
+
+void ThemeClusterer::Alias(ThemeId id, ThemeId into) {
+  const ThemeId n = static_cast<ThemeId>(themes_.size());
+  if (id < 0 || id >= n || into < 0 || into >= n) return;
+  if (themes_[id].merged_into != kRetired || themes_[into].merged_into == kRetired) return;
+  themes_[id].merged_into = into;
+  themes_[id].changed = true;  // Stored, so the alias survives a restart.
 }
 
 const std::string& ThemeClusterer::TagOf(ThemeId theme) const {
@@ -388,7 +402,7 @@ void ThemeClusterer::ImportGlobals(const state::ClustererGlobals& in) {
   documents_ = in.documents();
   since_merge_check_ = in.since_merge_check();
   themes_.assign(static_cast<size_t>(in.themes_allocated()), Theme());
-  for (Theme& t : themes_) t.merged_into = -2;  // Placeholder until imported.
+  for (Theme& t : themes_) t.merged_into = kRetired;  // Until imported; retired if not.
   stems_.assign(static_cast<size_t>(in.terms_allocated()), std::string());
   term_total_.assign(stems_.size(), 0);
   doc_freq_.assign(stems_.size(), 0);

@@ -92,9 +92,20 @@ class ThemeClusterer {
   // statistics, even when `doc` is empty. Returns the theme.
   ThemeId AssignTagged(const TermCounts& doc, const std::string& tag);
 
-  // The live theme `id` resolves to: itself, or the survivor of the merges it went
-  // through. -1 for an id never given.
+  // The live theme `id` resolves to: itself, or the survivor of the merges and aliases it
+  // went through. -1 for an id never given or retired (see Retire).
   ThemeId Resolve(ThemeId id) const;
+
+  // Retires ids 0..count-1 on a fresh clusterer (no theme allocated yet; otherwise does
+  // nothing): they name no theme, Resolve gives -1 for them, and new themes get ids from
+  // `count` on. A rebuild of theme state (ThemeApplier::RemoveRecords) retires every id
+  // the old model used, so no old id comes to name another theme.
+  void Retire(ThemeId count);
+
+  // Makes retired id `id` resolve to theme `into` from now on, like a merge (it is stored
+  // in its ThemeState.merged_into). Does nothing unless `id` is retired and `into` an id
+  // that is not.
+  void Alias(ThemeId id, ThemeId into);
 
   // The merges made since the last call, in order: (merged away, survivor). Callers that
   // keep per-theme data (ThemeBook) fold it along; Resolve() stays the source of truth.
@@ -135,6 +146,8 @@ class ThemeClusterer {
 
   // Number of live themes.
   size_t num_themes() const { return live_themes_; }
+  // Number of ids given so far (live, merged, aliased and retired): the next new theme's id.
+  ThemeId num_ids() const { return static_cast<ThemeId>(themes_.size()); }
   int64_t num_documents() const { return documents_; }
 
  private:
@@ -147,11 +160,15 @@ class ThemeClusterer {
     int64_t norm_at = -1;    // documents_ when norm was computed.
     bool norm_stale = true;  // Changed since.
     std::string tag;
-    ThemeId merged_into = -1;  // Set when merged away.
+    ThemeId merged_into = -1;  // Set when merged away or aliased; kRetired when retired.
     bool dirty = false;        // Changed since the last merge check.
     int64_t last_grown = 0;    // documents_ when a document last joined.
     bool changed = false;      // Changed since the last TakeChanged.
   };
+
+  // merged_into of a retired id (Retire), and of every id between ImportGlobals and
+  // ImportTheme: an id held by no theme.
+  static constexpr ThemeId kRetired = -2;
 
   ThemeId NewTheme();
   void AddTo(ThemeId id, const TermCounts& doc);

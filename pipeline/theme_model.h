@@ -85,6 +85,12 @@ class ThemeModel {
 
   const ThemeClusterer& clusterer() const { return clusterer_; }
 
+  // ThemeClusterer::Retire and ThemeClusterer::Alias: on a fresh model, before any record,
+  // retires the ids a model being rebuilt used; after the replay, makes each of them resolve
+  // to the theme it lives on as (pipeline/theme_succession.h).
+  void RetireThemes(ThemeId count) { clusterer_.Retire(count); }
+  void AliasTheme(ThemeId id, ThemeId into) { clusterer_.Alias(id, into); }
+
   // Offset in a feedback text where its body starts, after a leading framing clause (see
   // the file comment); 0 when there is none.
   size_t FramingEnd(const std::string& text);

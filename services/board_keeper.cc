@@ -54,6 +54,16 @@ absl::StatusOr<Materialized> BoardKeeper::MaterializeFor(const std::string& init
                             absl::ToDoubleSeconds(absl::Now() - start), status.ToString());
     }
   };
+  // The theme state cannot catch up and the task records cannot be written while the store
+  // cannot write (disk full): say so now rather than at the end of the wait.
+  if (CheckKnownInitiative(*store_, initiative).ok()) {
+    if (absl::Status writable = store_->WriteHealth(); !writable.ok()) {
+      absl::Status status = absl::UnavailableError(
+          absl::StrCat("the server cannot write now, retry later: ", writable.message()));
+      count(status);
+      return status;
+    }
+  }
   absl::StatusOr<storage::SequenceNumber> applied = CatchUp(initiative);
   if (!applied.ok()) {
     // A bad name or an initiative without records is a bad request, not a failed run.

@@ -85,7 +85,8 @@ class BoardKeeper {
 
   // Waits until the records of `initiative` stored when called are applied, then writes its
   // outputs (see services::Materialize). InvalidArgument for a bad name, NotFound for an
-  // initiative without records, DeadlineExceeded/FailedPrecondition from the applier.
+  // initiative without records, Unavailable while the store cannot write
+  // (storage::Store::WriteHealth), DeadlineExceeded/FailedPrecondition from the applier.
   absl::StatusOr<Materialized> Materialize(const std::string& initiative, absl::CivilDay as_of,
                                            bool keep_history) ABSL_LOCKS_EXCLUDED(mu_);
 

@@ -7,9 +7,14 @@
 
 namespace fieldloop::services {
 
-grpc::Status BoardService::Materialize(grpc::ServerContext*,
+grpc::Status BoardService::Materialize(grpc::ServerContext* context,
                                        const fieldloop::v1::MaterializeRequest* request,
                                        fieldloop::v1::MaterializeResponse* response) {
+  if (grpc::Status s = CheckAccess(authorizer_, *context, "Board.Materialize", Permission::kRead,
+                                   request->initiative());
+      !s.ok()) {
+    return s;
+  }
   absl::StatusOr<absl::CivilDay> as_of = AsOfDay(request->as_of(), *clock_);
   if (!as_of.ok()) return ToGrpc(as_of.status());
   absl::StatusOr<Materialized> m =
@@ -27,9 +32,14 @@ grpc::Status BoardService::Materialize(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status BoardService::GetBoard(grpc::ServerContext*,
+grpc::Status BoardService::GetBoard(grpc::ServerContext* context,
                                     const fieldloop::v1::GetBoardRequest* request,
                                     fieldloop::v1::GetBoardResponse* response) {
+  if (grpc::Status s = CheckAccess(authorizer_, *context, "Board.GetBoard", Permission::kRead,
+                                   request->initiative());
+      !s.ok()) {
+    return s;
+  }
   absl::StatusOr<absl::CivilDay> as_of = AsOfDay(request->as_of(), *clock_);
   if (!as_of.ok()) return ToGrpc(as_of.status());
   absl::StatusOr<Rendered> r = keeper_->Render(request->initiative(), *as_of);
@@ -44,9 +54,14 @@ grpc::Status BoardService::GetBoard(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status BoardService::UpdateTask(grpc::ServerContext*,
+grpc::Status BoardService::UpdateTask(grpc::ServerContext* context,
                                       const fieldloop::v1::UpdateTaskRequest* request,
                                       fieldloop::v1::UpdateTaskResponse* response) {
+  if (grpc::Status s = CheckAccess(authorizer_, *context, "Board.UpdateTask", Permission::kRead,
+                                   request->initiative());
+      !s.ok()) {
+    return s;
+  }
   pipeline::TaskEdit edit;
   edit.task_key = request->task_key();
   if (request->has_status()) edit.status = request->status();
@@ -62,9 +77,14 @@ grpc::Status BoardService::UpdateTask(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status BoardService::ImportPlan(grpc::ServerContext*,
+grpc::Status BoardService::ImportPlan(grpc::ServerContext* context,
                                       const fieldloop::v1::ImportPlanRequest* request,
                                       fieldloop::v1::ImportPlanResponse* response) {
+  if (grpc::Status s = CheckAccess(authorizer_, *context, "Board.ImportPlan", Permission::kRead,
+                                   request->initiative());
+      !s.ok()) {
+    return s;
+  }
   absl::StatusOr<ImportSummary> summary =
       keeper_->ImportPlan(request->initiative(), request->csv());
   if (!summary.ok()) return ToGrpc(summary.status());
@@ -75,10 +95,19 @@ grpc::Status BoardService::ImportPlan(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status BoardService::ListInitiatives(grpc::ServerContext*,
+grpc::Status BoardService::ListInitiatives(grpc::ServerContext* context,
                                            const fieldloop::v1::ListInitiativesRequest*,
                                            fieldloop::v1::ListInitiativesResponse* response) {
-  for (const std::string& i : keeper_->Initiatives()) response->add_initiatives(i);
+  Caller caller;
+  if (grpc::Status s =
+          AdmitCaller(authorizer_, *context, "Board.ListInitiatives", Permission::kRead, &caller);
+      !s.ok()) {
+    return s;
+  }
+  // Only those the caller may touch: a scoped token does not learn the others' names.
+  for (const std::string& i : keeper_->Initiatives()) {
+    if (caller.Covers(i)) response->add_initiatives(i);
+  }
   return grpc::Status::OK;
 }
 

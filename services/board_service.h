@@ -5,6 +5,7 @@
 #define FIELDLOOP_SERVICES_BOARD_SERVICE_H_
 
 #include "proto/fieldloop/v1/board.grpc.pb.h"
+#include "services/auth.h"
 #include "services/board_keeper.h"
 #include "services/clock.h"
 
@@ -13,7 +14,10 @@ namespace fieldloop::services {
 class BoardService final : public fieldloop::v1::Board::Service {
  public:
   // `keeper` and `clock` (today's date when as_of is empty) must outlive the service.
-  BoardService(BoardKeeper* keeper, const Clock* clock) : keeper_(keeper), clock_(clock) {}
+  // Every call needs Permission::kRead from `authorizer` (nullptr: no access control) on
+  // its initiative; ListInitiatives lists only the initiatives the caller covers.
+  BoardService(BoardKeeper* keeper, const Clock* clock, const Authorizer* authorizer = nullptr)
+      : keeper_(keeper), clock_(clock), authorizer_(authorizer) {}
 
   grpc::Status Materialize(grpc::ServerContext* context,
                            const fieldloop::v1::MaterializeRequest* request,
@@ -33,6 +37,7 @@ class BoardService final : public fieldloop::v1::Board::Service {
  private:
   BoardKeeper* const keeper_;
   const Clock* const clock_;
+  const Authorizer* const authorizer_;  // nullptr: no access control.
 };
 
 }  // namespace fieldloop::services

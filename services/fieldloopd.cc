@@ -3,11 +3,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <tuple>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "services/server.h"
 
 ABSL_FLAG(
@@ -25,6 +29,38 @@ ABSL_FLAG(bool, apply_themes, true,
 ABSL_FLAG(size_t, max_record_bytes, 64 * 1024,
           "Largest accepted record (serialized IngestRequest) in bytes; larger ones are "
           "rejected with TOO_LARGE. 256..67108864.");
+ABSL_FLAG(size_t, max_message_bytes, 0,
+          "Largest gRPC message received on any call, in bytes; a larger one ends its call with "
+          "RESOURCE_EXHAUSTED (on an Ingest stream, what was acked before stays stored). 0: "
+          "max(4 x --max_record_bytes, 4 MiB). Otherwise --max_record_bytes..268435456.");
+ABSL_FLAG(int, max_streams, 64,
+          "Most Ingest.Stream calls open at once; one more is ended at once with "
+          "RESOURCE_EXHAUSTED (retry with backoff). 1..100000.");
+ABSL_FLAG(size_t, max_inflight_per_stream, 4096,
+          "Flow control: most requests of one Ingest stream read and not yet acked; reading "
+          "that stream pauses there until its client reads acks, so a fast producer cannot grow "
+          "server memory. 1..1048576.");
+ABSL_FLAG(std::string, stream_idle_timeout, "10m",
+          "End an Ingest stream that read no request and wrote no ack for this long "
+          "(UNAVAILABLE \"stream idle for ...\", after acking what it read); an absl duration "
+          "such as 30s, 10m. 0: never.");
+ABSL_FLAG(int, max_watchers, 32,
+          "Most Themes.WatchThemes calls open at once (each holds a server thread); one more is "
+          "ended at once with RESOURCE_EXHAUSTED. 1..10000.");
+ABSL_FLAG(uint64_t, max_apply_backlog, 100000,
+          "Backpressure from theme state: while more stored records than this are not applied "
+          "to themes yet, each ingest write waits (up to --apply_backlog_max_wait) for the "
+          "applier, which slows producers through their acks. 0: off.");
+ABSL_FLAG(std::string, apply_backlog_max_wait, "1s",
+          "Longest one ingest write waits for the theme backlog to shrink (then it goes on). "
+          "1ms..10m.");
+ABSL_FLAG(std::string, keepalive_time, "1m",
+          "Ping a client connection after this long without activity (gRPC keepalive); with "
+          "--keepalive_timeout frees the calls of clients that vanished. Clients may ping every "
+          "10s or more, with or without calls. 1s..24h.");
+ABSL_FLAG(std::string, keepalive_timeout, "20s",
+          "Close a connection (cancelling its calls) whose keepalive ping is not answered within "
+          "this long. 1s..24h.");
 
 ABSL_FLAG(std::string, output_root, "./out",
           "Root of the outputs: boards and plans are written to <output_root>/specs/projects/"
@@ -52,9 +88,23 @@ ABSL_FLAG(std::string, backup_root, "",
           "Allow online backups (Admin.Backup, `fieldloop backup --server`): each one is a "
           "RocksDB checkpoint written into a new directory DIR/<name>. An absolute directory "
           "outside --data_dir; created when missing. Empty: backups off (FAILED_PRECONDITION).");
+ABSL_FLAG(std::string, tls_cert, "",
+          "TLS: PEM file of the server's certificate chain (leaf first), with --tls_key. Empty: "
+          "plaintext gRPC.");
+ABSL_FLAG(std::string, tls_key, "",
+          "TLS: PEM file of the private key of --tls_cert (unencrypted; keep it readable by "
+          "fieldloopd only).");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "Mutual TLS: PEM file of the CA certificates every client certificate must chain to; "
+          "a client without such a certificate fails the handshake. Needs --tls_cert.");
+ABSL_FLAG(std::string, auth_tokens, "",
+          "Access tokens file: one line per token, '<sha256-hex> <name> "
+          "<producer|reader|admin> <initiative,...|*>' (hash: printf %s \"$TOKEN\" | "
+          "sha256sum). Every call but health and reflection then needs 'authorization: Bearer "
+          "<token>' (UNAUTHENTICATED / PERMISSION_DENIED). Empty: no access control.");
 ABSL_FLAG(bool, allow_insecure, false,
-          "Listen on a --listen address that is not loopback although fieldloopd has no TLS or "
-          "access tokens yet. Without it such an address is refused at start.");
+          "Listen on a --listen address that is not loopback without both TLS (--tls_cert) and "
+          "access tokens (--auth_tokens). Without it such an address is refused at start.");
 ABSL_FLAG(bool, redact_pii, true,
           "Mask e-mail addresses and phone numbers in quotes and proof points on the board and "
           "in the Themes API ([email], [phone]). --redact_pii=false shows them as recorded.");
@@ -62,6 +112,16 @@ ABSL_FLAG(bool, redact_pii, true,
 namespace {
 
 int signal_pipe[2];
+
+// The value of duration flag `name` ("10m", "20s", "0"), or an error naming the flag.
+absl::StatusOr<absl::Duration> ParseDurationFlag(const char* name, const std::string& value) {
+  absl::Duration d;
+  if (!absl::ParseDuration(value, &d)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", name, ": '", value, "' is not a duration (a number with a unit, e.g. 30s, 10m, 2h)"));
+  }
+  return d;
+}
 
 void OnSignal(int) {
   const char c = 1;
@@ -77,10 +137,15 @@ int main(int argc, char** argv) {
       "current, and writes enablement boards and refresh plans (fieldloop.v1.Board, or on a "
       "schedule).\n"
       "Usage: fieldloopd [--listen=HOST:PORT] [--data_dir=DIR] [--sync_writes] "
-      "[--max_record_bytes=N] [--apply_themes=false] [--output_root=DIR] "
+      "[--max_record_bytes=N] [--max_message_bytes=N] [--max_streams=N] "
+      "[--max_inflight_per_stream=N] [--stream_idle_timeout=DURATION] [--max_watchers=N] "
+      "[--keepalive_time=DURATION] [--keepalive_timeout=DURATION] [--max_apply_backlog=N] "
+      "[--apply_backlog_max_wait=DURATION] [--apply_themes=false] "
+      "[--output_root=DIR] "
       "[--materialize_every=DURATION] [--materialize_weekly=DAY@HOUR] [--tasks_webhook=URL] "
       "[--log_level=debug|info|warning|error] "
       "[--metrics_listen=[HOST:]PORT] [--backup_root=DIR] [--redact_pii=false] "
+      "[--tls_cert=PEM --tls_key=PEM [--tls_client_ca=PEM]] [--auth_tokens=FILE] "
       "[--allow_insecure]\nStops cleanly on "
       "SIGINT or "
       "SIGTERM. "
@@ -92,6 +157,26 @@ int main(int argc, char** argv) {
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.sync_writes = absl::GetFlag(FLAGS_sync_writes);
   options.max_record_bytes = absl::GetFlag(FLAGS_max_record_bytes);
+  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.max_streams = absl::GetFlag(FLAGS_max_streams);
+  options.max_inflight_per_stream = absl::GetFlag(FLAGS_max_inflight_per_stream);
+  options.max_watchers = absl::GetFlag(FLAGS_max_watchers);
+  options.max_apply_backlog = absl::GetFlag(FLAGS_max_apply_backlog);
+  for (auto [name, flag, field] :
+       {std::make_tuple("stream_idle_timeout", &FLAGS_stream_idle_timeout,
+                        &options.stream_idle_timeout),
+        std::make_tuple("keepalive_time", &FLAGS_keepalive_time, &options.keepalive_time),
+        std::make_tuple("apply_backlog_max_wait", &FLAGS_apply_backlog_max_wait,
+                        &options.apply_backlog_max_wait),
+        std::make_tuple("keepalive_timeout", &FLAGS_keepalive_timeout,
+                        &options.keepalive_timeout)}) {
+    absl::StatusOr<absl::Duration> d = ParseDurationFlag(name, absl::GetFlag(*flag));
+    if (!d.ok()) {
+      std::fprintf(stderr, "fieldloopd: %s\n", std::string(d.status().message()).c_str());
+      return 1;
+    }
+    *field = *d;
+  }
   options.apply_themes = absl::GetFlag(FLAGS_apply_themes);
   options.output_root = absl::GetFlag(FLAGS_output_root);
   options.tasks_webhook.url = absl::GetFlag(FLAGS_tasks_webhook);
@@ -99,6 +184,10 @@ int main(int argc, char** argv) {
   options.backup_root = absl::GetFlag(FLAGS_backup_root);
   options.redact_pii = absl::GetFlag(FLAGS_redact_pii);
   options.allow_insecure = absl::GetFlag(FLAGS_allow_insecure);
+  options.tls.cert = absl::GetFlag(FLAGS_tls_cert);
+  options.tls.key = absl::GetFlag(FLAGS_tls_key);
+  options.tls.client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  options.auth_tokens = absl::GetFlag(FLAGS_auth_tokens);
   absl::StatusOr<fieldloop::services::LogLevel> log_level =
       fieldloop::services::ParseLogLevel(absl::GetFlag(FLAGS_log_level));
   if (!log_level.ok()) {

@@ -1,5 +1,6 @@
 #include "services/ingest_service.h"
 
+#include <algorithm>
 #include <deque>
 #include <optional>
 #include <string>
@@ -55,14 +56,19 @@ std::string RejectReason(const IngestAck& ack) {
 // One Ingest.Stream call. Deletes itself when gRPC is done with it and no ack is pending.
 class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
-  IngestStream(IngestService* service, Ingestor* ingestor, EventLog* log, std::string peer)
-      : service_(service),
+  IngestStream(IngestService* service, Ingestor* ingestor, EventLog* log,
+               grpc::CallbackServerContext* context, size_t max_inflight, Caller caller = {})
+      : caller_(caller),
+        service_(service),
         ingestor_(ingestor),
         log_(log),
-        peer_(PeerAddress(std::move(peer))),
+        context_(context),
+        max_inflight_(max_inflight),
+        peer_(PeerAddress(context->peer())),
         start_(absl::Now()) {
     if (log_ != nullptr) log_->Debug("ingest", "stream from %s opened", peer_);
     absl::MutexLock lock(&mu_);
+    last_activity_ = start_;
     reading_ = true;
     StartRead(&read_buf_);
   }
@@ -83,6 +89,7 @@ class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::Byte
     uint64_t index;
     {
       absl::MutexLock lock(&mu_);
+      last_activity_ = absl::Now();
       index = next_index_++;
       slots_.emplace_back();
       ++outstanding_;
@@ -98,6 +105,8 @@ class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::Byte
                        " could not be decoded as fieldloop.v1.IngestRequest (malformed "
                        "protobuf, or a string field that is not valid UTF-8)"),
           done);
+    } else if (std::optional<IngestAck> denied = OutOfScope(request)) {
+      done(*std::move(denied));
     } else {
       ingestor_->Submit(request, std::move(bytes), done);
     }
@@ -110,6 +119,7 @@ class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::Byte
     absl::MutexLock lock(&mu_);
     writing_ = false;
     if (!ok) broken_ = true;  // Client gone: drop the remaining acks.
+    if (ok) last_activity_ = absl::Now();
     MaybeWriteLocked();
     MaybeReadLocked();
     MaybeFinishLocked();
@@ -137,6 +147,52 @@ class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::Byte
   void Drain() {
     absl::MutexLock lock(&mu_);
     draining_ = true;
+    MaybeFinishLocked();
+  }
+
+  // What the idle thread should do with this stream as of `now`.
+  enum class IdleCheck {
+    kKeep,    // Not idle (or already finished).
+    kCancel,  // Ended for idleness a `timeout` ago and still not finished: call Cancel.
+  };
+  // Ends the stream (stops reading, acks what it read, then UNAVAILABLE) if for `timeout`
+  // it read nothing, wrote nothing and waited on no ack. Sets *next_check to when it may
+  // next be due. kCancel gates Finish until Cancel runs, so the call stays alive for it.
+  IdleCheck CheckIdle(absl::Time now, absl::Duration timeout, absl::Time* next_check) {
+    absl::MutexLock lock(&mu_);
+    *next_check = absl::InfiniteFuture();
+    if (finished_ || cancel_pending_) return IdleCheck::kKeep;
+    if (idle_) {
+      // Ended for idleness, but the final status waits behind acks the client does not read.
+      if (now < idle_since_ + timeout) {
+        *next_check = idle_since_ + timeout;
+        return IdleCheck::kKeep;
+      }
+      cancel_pending_ = true;
+      return IdleCheck::kCancel;
+    }
+    if (outstanding_ > 0 || now < last_activity_ + timeout) {
+      // Waiting on the Ingestor is not idle: look again a timeout later at the latest.
+      *next_check = outstanding_ > 0 ? now + timeout : last_activity_ + timeout;
+      return IdleCheck::kKeep;
+    }
+    idle_ = true;
+    idle_since_ = now;
+    idle_for_ = timeout;
+    MaybeFinishLocked();
+    if (!finished_) *next_check = now + timeout;
+    return IdleCheck::kKeep;
+  }
+
+  // Cancels the call after CheckIdle returned kCancel: the client gets CANCELLED (the acks
+  // it did not read are lost to it; the records are stored, a resend gets DUPLICATE).
+  // Called without the service's lock: gRPC may run this stream's callbacks, OnDone
+  // included, inline.
+  void Cancel() {
+    context_->TryCancel();  // Alive: Finish is gated by cancel_pending_, so no OnDone yet.
+    absl::MutexLock lock(&mu_);
+    cancel_pending_ = false;
+    broken_ = true;
     MaybeFinishLocked();
   }
 
@@ -187,7 +243,9 @@ class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::Byte
   void LogSummary() ABSL_LOCKS_EXCLUDED(mu_) {
     if (log_ == nullptr || !log_->Enabled(LogLevel::kInfo)) return;
     absl::MutexLock lock(&mu_);
-    const char* how = broken_                     ? "was cancelled"
+    const char* how = broken_ && idle_            ? "was cancelled as idle"
+                      : broken_                   ? "was cancelled"
+                      : idle_                     ? "was ended as idle"
                       : draining_ && !reads_done_ ? "was ended by the shutdown"
                                                   : "ended";
     std::string line = absl::StrFormat(
@@ -204,8 +262,9 @@ class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::Byte
   }
 
   void MaybeReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (reading_ || reads_done_ || finished_ || broken_ || draining_) return;
-    if (slots_.size() >= IngestService::kMaxInFlight) return;  // Resumed from OnWriteDone.
+    if (reading_ || reads_done_ || finished_ || broken_ || draining_ || idle_) return;
+    // The flow control: resumed from OnWriteDone once an ack is handed to gRPC.
+    if (slots_.size() >= max_inflight_) return;
     reading_ = true;
     StartRead(&read_buf_);
   }
@@ -232,7 +291,7 @@ class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::Byte
   }
 
   void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finished_ || writing_ || !slots_.empty()) return;
+    if (finished_ || writing_ || !slots_.empty() || cancel_pending_) return;
     if (broken_) {
       finished_ = true;
       service_->CountFinished();
@@ -247,13 +306,47 @@ class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::Byte
       Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                           "server shutting down: every request read so far was acked; resend "
                           "the rest to the restarted server"));
+    } else if (idle_) {
+      finished_ = true;
+      service_->CountFinished();
+      Finish(grpc::Status(
+          grpc::StatusCode::UNAVAILABLE,
+          absl::StrCat("stream idle for ", absl::FormatDuration(idle_for_),
+                       " (--stream_idle_timeout): every request read was acked; open a new "
+                       "stream to send more")));
     }
   }
 
+  // The REJECTED ack (PERMISSION_DENIED) of a record whose initiative the caller's token does
+  // not cover; nullopt when it may be ingested. A record with no valid initiative is left to
+  // the Ingestor, which rejects it for that.
+  std::optional<IngestAck> OutOfScope(const fieldloop::v1::IngestRequest& request) const {
+    const pipeline::RecordIdentity identity = pipeline::IdentityOf(request);
+    if (caller_.Covers(identity.initiative) || !pipeline::IsValidInitiative(identity.initiative)) {
+      return std::nullopt;
+    }
+    if (service_->authorizer_ != nullptr) service_->authorizer_->CountDenied("Ingest.Stream");
+    IngestAck ack;
+    ack.set_record_id(identity.id);
+    ack.set_kind(identity.kind);
+    ack.set_status(fieldloop::v1::ACK_STATUS_REJECTED);
+    ack.set_code(fieldloop::v1::REJECT_CODE_PERMISSION_DENIED);
+    const std::string field = absl::StrCat(
+        request.GetDescriptor()->FindFieldByNumber(request.record_case())->name(), ".initiative");
+    ack.set_message(absl::StrCat(identity.id, ": ", field, ": token '", caller_.name(),
+                                 "' may not ingest into initiative '", identity.initiative, "'"));
+    ack.set_field(field);
+    return ack;
+  }
+
+  const Caller caller_;  // Who opened the stream.
   IngestService* const service_;
   Ingestor* const ingestor_;
-  EventLog* const log_;     // nullptr: not logged.
-  const std::string peer_;  // "127.0.0.1:5555".
+  EventLog* const log_;  // nullptr: not logged.
+  // Valid until OnDone; used only to cancel a stream ended as idle whose client reads nothing.
+  grpc::CallbackServerContext* const context_;
+  const size_t max_inflight_;  // IngestLimits::max_inflight_per_stream.
+  const std::string peer_;     // "127.0.0.1:5555".
   const absl::Time start_;
   grpc::ByteBuffer read_buf_;   // Owned by the read in flight.
   grpc::ByteBuffer write_buf_;  // Owned by the write in flight.
@@ -271,6 +364,12 @@ class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::Byte
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
+  // Idle timeout: last request read or ack written; set when ended as idle, and when.
+  absl::Time last_activity_ ABSL_GUARDED_BY(mu_);
+  bool idle_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time idle_since_ ABSL_GUARDED_BY(mu_);
+  absl::Duration idle_for_ ABSL_GUARDED_BY(mu_);      // The timeout it was idle for.
+  bool cancel_pending_ ABSL_GUARDED_BY(mu_) = false;  // Between CheckIdle's kCancel and Cancel.
   // Acks by status, for the summary line.
   uint64_t accepted_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t duplicate_ ABSL_GUARDED_BY(mu_) = 0;
@@ -278,30 +377,105 @@ class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::Byte
   std::vector<std::string> rejects_ ABSL_GUARDED_BY(mu_);  // The first kMaxRejectsLogged.
 };
 
+IngestService::IngestService(Ingestor* ingestor, ThemeApplier* applier, EventLog* log,
+                             IngestLimits limits, ServerMetrics* metrics,
+                             const Authorizer* authorizer)
+    : ingestor_(ingestor),
+      applier_(applier),
+      log_(log),
+      limits_(limits),
+      metrics_(metrics),
+      authorizer_(authorizer) {
+  if (limits_.idle_timeout > absl::ZeroDuration()) {
+    idle_thread_ = std::thread([this] { EndIdleStreams(); });
+  }
+}
+
+IngestService::~IngestService() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (idle_thread_.joinable()) idle_thread_.join();
+}
+
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* IngestService::Stream(
     grpc::CallbackServerContext* context) {
+  class Refused : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+   public:
+    explicit Refused(grpc::Status status) { Finish(std::move(status)); }
+    void OnDone() override { delete this; }
+  };
+  // Before any limit: a caller without a valid producer token learns nothing else.
+  Caller caller;
+  if (grpc::Status s =
+          AdmitCaller(authorizer_, *context, "Ingest.Stream", Permission::kIngest, &caller);
+      !s.ok()) {
+    return new Refused(std::move(s));
+  }
   absl::MutexLock lock(&mu_);
   if (draining_) {
-    class Refused : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
-     public:
-      Refused() { Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down")); }
-      void OnDone() override { delete this; }
-    };
-    return new Refused();
+    return new Refused(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
   }
   {
     absl::MutexLock count_lock(&finish_mu_);
+    if (unfinished_ >= limits_.max_streams) {
+      if (metrics_ != nullptr) metrics_->RecordStreamRefused(StreamRefusal::kMaxStreams);
+      if (log_ != nullptr) {
+        log_->Debug("ingest", "stream from %s refused: %d streams open (--max_streams)",
+                    PeerAddress(context->peer()), unfinished_);
+      }
+      return new Refused(
+          grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                       absl::StrCat("too many open Ingest streams: the server takes at most ",
+                                    limits_.max_streams,
+                                    " at once (--max_streams); retry with backoff once one ends")));
+    }
     ++unfinished_;
   }
-  auto* stream = new IngestStream(this, ingestor_, log_, context->peer());
+  auto* stream =
+      new IngestStream(this, ingestor_, log_, context, limits_.max_inflight_per_stream, caller);
   streams_.insert(stream);
+  if (metrics_ != nullptr) metrics_->IngestStreamOpened();
   return stream;
+}
+
+void IngestService::EndIdleStreams() {
+  mu_.Lock();
+  while (!stopping_) {
+    const absl::Time now = absl::Now();
+    absl::Time next = now + limits_.idle_timeout;  // A stream opened later is due later.
+    std::vector<IngestStream*> to_cancel;
+    for (IngestStream* s : streams_) {
+      absl::Time due;
+      if (s->CheckIdle(now, limits_.idle_timeout, &due) == IngestStream::IdleCheck::kCancel) {
+        to_cancel.push_back(s);
+      }
+      next = std::min(next, due);
+    }
+    if (!to_cancel.empty()) {
+      // Unlocked: cancelling may run OnDone inline, which unregisters under mu_. Each stays
+      // alive until its Cancel returns (its Finish is gated until then).
+      mu_.Unlock();
+      for (IngestStream* s : to_cancel) s->Cancel();
+      mu_.Lock();
+      continue;
+    }
+    mu_.AwaitWithDeadline(absl::Condition(&stopping_), next);
+  }
+  mu_.Unlock();
 }
 
 grpc::ServerUnaryReactor* IngestService::WaitApplied(
     grpc::CallbackServerContext* context, const fieldloop::v1::WaitAppliedRequest* request,
     fieldloop::v1::WaitAppliedResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (grpc::Status s = CheckAccess(authorizer_, *context, "Ingest.WaitApplied",
+                                   Permission::kWaitApplied, request->initiative());
+      !s.ok()) {
+    reactor->Finish(std::move(s));
+    return reactor;
+  }
   if (absl::Status s = pipeline::CheckInitiative(request->initiative()); !s.ok()) {
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(s.message())));
     return reactor;
@@ -354,6 +528,7 @@ void IngestService::WaitForStreams() {
 void IngestService::Unregister(IngestStream* stream) {
   absl::MutexLock lock(&mu_);
   streams_.erase(stream);
+  if (metrics_ != nullptr) metrics_->IngestStreamClosed();
 }
 
 }  // namespace fieldloop::services

@@ -120,6 +120,7 @@ void Ingestor::CommitLoop() {
         queue_.pop_front();
       }
     }
+    if (options_.before_commit) options_.before_commit();
     CommitBatch(batch);
     batch.clear();
   }
@@ -137,9 +138,16 @@ void Ingestor::CommitBatch(std::deque<Pending>& batch) {
   for (size_t i = 0; i < batch.size(); ++i) {
     const pipeline::RecordIdentity& identity = batch[i].identity;
     if (!results.ok()) {
-      acks[i] = RejectedAck(
-          identity, fieldloop::v1::REJECT_CODE_INTERNAL, "record",
-          absl::StrCat("storing failed, resend this record: ", results.status().message()));
+      // Unavailable: the store cannot write now (disk full, I/O error) and recovers by
+      // itself; anything else is a failure of the server.
+      acks[i] =
+          absl::IsUnavailable(results.status())
+              ? RejectedAck(identity, fieldloop::v1::REJECT_CODE_UNAVAILABLE, "request",
+                            absl::StrCat("the server cannot store records now, resend later: ",
+                                         results.status().message()))
+              : RejectedAck(identity, fieldloop::v1::REJECT_CODE_INTERNAL, "record",
+                            absl::StrCat("storing failed, resend this record: ",
+                                         results.status().message()));
       ++rejected;
       continue;
     }
@@ -168,8 +176,10 @@ void Ingestor::CommitBatch(std::deque<Pending>& batch) {
       if (IsLoggedRepeat(failed_batches_in_row_)) {
         log->Error("ingest",
                    "storing a batch of %zu records failed (%d failed batches in a row; each "
-                   "record is acked REJECTED, INTERNAL): %s",
-                   batch.size(), failed_batches_in_row_, results.status().message());
+                   "record is acked REJECTED, %s): %s",
+                   batch.size(), failed_batches_in_row_,
+                   absl::IsUnavailable(results.status()) ? "UNAVAILABLE" : "INTERNAL",
+                   results.status().message());
       }
     } else {
       if (failed_batches_in_row_ > 0) {

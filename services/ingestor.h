@@ -45,6 +45,11 @@ struct IngestorOptions {
   // Called on the committer thread after each WriteBatch that stored records (e.g. to
   // wake the theme applier). Must be cheap. Default: none.
   std::function<void()> on_commit;
+  // Called on the committer thread before each WriteBatch; may block to slow ingest down
+  // (the server waits there while theme state trails too far, --max_apply_backlog). While
+  // it blocks, acks wait, the streams' in-flight windows fill and producers are slowed by
+  // flow control. Default: none.
+  std::function<void()> before_commit;
   // Where records received and acked, ack latencies and stored sequence numbers are
   // counted; must outlive the Ingestor. Default: nullptr (not counted, no cost).
   ServerMetrics* metrics = nullptr;
@@ -77,8 +82,10 @@ class Ingestor {
 
   // Submits one request; `wire` is its serialized form as received (stored as is). A
   // rejected record is acked before Submit returns; a valid one once its batch is written
-  // (durable per the store's sync option). After Stop, records are acked REJECTED with code
-  // INTERNAL.
+  // (durable per the store's sync option). When the batch cannot be written its records are
+  // acked REJECTED with code UNAVAILABLE (the store cannot write now: disk full, I/O error;
+  // field "request", the storage error in the message) or INTERNAL (any other failure).
+  // After Stop, records are acked REJECTED with code INTERNAL.
   void Submit(const fieldloop::v1::IngestRequest& request, std::string wire, AckCallback done)
       ABSL_LOCKS_EXCLUDED(mu_);
 

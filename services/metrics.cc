@@ -15,6 +15,7 @@
 #include "prometheus/collectable.h"
 #include "prometheus/counter.h"
 #include "prometheus/exposer.h"
+#include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/metric_family.h"
 #include "prometheus/registry.h"
@@ -223,6 +224,20 @@ class ServerMetrics::ScrapeView : public prometheus::Collectable {
                           MetricType::Gauge);
     stopped.metric.push_back(GaugeSample(stats.writes_stopped ? 1 : 0));
     out.push_back(std::move(stopped));
+    auto writable = Family("fieldloop_store_writable",
+                           "1 while the store can write, 0 from a failed write (disk full, I/O "
+                           "error) until it recovers.",
+                           MetricType::Gauge);
+    writable.metric.push_back(GaugeSample(stats.writable ? 1 : 0));
+    out.push_back(std::move(writable));
+    auto failed = Family("fieldloop_store_failed_writes_total",
+                         "Store writes (batches of records, theme state, tasks) that failed "
+                         "since the server started.",
+                         MetricType::Counter);
+    prometheus::ClientMetric failed_metric;
+    failed_metric.counter.value = static_cast<double>(stats.failed_writes);
+    failed.metric.push_back(failed_metric);
+    out.push_back(std::move(failed));
     return out;
   }
 
@@ -279,6 +294,26 @@ ServerMetrics::ServerMetrics(const storage::Store* store, const Clock* clock)
                "included; successful and failed ones.")
            .Register(*registry_)
            .Add({}, MaterializationBuckets());
+  auth_failures_ = &prometheus::BuildCounter()
+                        .Name("fieldloop_auth_failures_total")
+                        .Help(
+                            "Calls (and Ingest records) refused by access control, by code "
+                            "(unauthenticated, permission_denied) and method (Service.Method).")
+                        .Register(*registry_);
+
+  ingest_streams_open_ = &prometheus::BuildGauge()
+                              .Name("fieldloop_ingest_streams_open")
+                              .Help("Ingest.Stream calls open now.")
+                              .Register(*registry_)
+                              .Add({});
+  auto& refused = prometheus::BuildCounter()
+                      .Name("fieldloop_streams_refused_total")
+                      .Help(
+                          "Streaming calls refused at once with RESOURCE_EXHAUSTED, by limit "
+                          "(max_streams: Ingest.Stream, max_watchers: Themes.WatchThemes).")
+                      .Register(*registry_);
+  streams_refused_[0] = &refused.Add({{"reason", "max_streams"}});
+  streams_refused_[1] = &refused.Add({{"reason", "max_watchers"}});
 
   // Records stored before this start (not applied yet, e.g. by an ingest-only server) wait
   // from now on, as far as this process can tell.
@@ -414,6 +449,19 @@ void ServerMetrics::RecordMaterialization(MaterializeTrigger trigger, bool ok,
                                           absl::Duration took) {
   materializations_[trigger == MaterializeTrigger::kSchedule ? 1 : 0][ok ? 1 : 0]->Increment();
   materialization_duration_->Observe(std::max(0.0, absl::ToDoubleSeconds(took)));
+}
+
+void ServerMetrics::IngestStreamOpened() { ingest_streams_open_->Increment(); }
+
+void ServerMetrics::IngestStreamClosed() { ingest_streams_open_->Decrement(); }
+
+void ServerMetrics::RecordStreamRefused(StreamRefusal reason) {
+  streams_refused_[reason == StreamRefusal::kMaxStreams ? 0 : 1]->Increment();
+}
+
+void ServerMetrics::RecordAuthFailure(absl::string_view code, absl::string_view method) {
+  // Family::Add is thread-safe and returns the existing series for known labels.
+  auth_failures_->Add({{"code", std::string(code)}, {"method", std::string(method)}}).Increment();
 }
 
 }  // namespace fieldloop::services

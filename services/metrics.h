@@ -38,6 +38,9 @@
 
 namespace prometheus {
 class Counter;
+class Gauge;
+template <typename T>
+class Family;
 class Exposer;
 class Histogram;
 class Registry;
@@ -64,6 +67,12 @@ absl::StatusOr<MetricsEndpoint> ParseMetricsListen(absl::string_view listen);
 // "content_asset", "onboarding_metric"; "unknown" for a request that carried no record (or
 // could not be decoded) and for a value this build does not know.
 absl::string_view KindLabel(fieldloop::v1::RecordKind kind);
+
+// Why a call was refused at once by a limit: the `reason` label.
+enum class StreamRefusal {
+  kMaxStreams,   // Ingest.Stream beyond --max_streams: "max_streams".
+  kMaxWatchers,  // Themes.WatchThemes beyond --max_watchers: "max_watchers".
+};
 
 // Why a materialization ran: the `trigger` label.
 enum class MaterializeTrigger {
@@ -120,6 +129,14 @@ class ServerMetrics {
   // to the stream. One histogram update for all of them.
   void ObserveAckLatencies(const std::vector<double>& seconds);
 
+  // --- Limits (called by IngestService and ThemesService) ---
+
+  // An Ingest.Stream call was registered / is done (the open streams gauge).
+  void IngestStreamOpened();
+  void IngestStreamClosed();
+  // A streaming call was refused at once with RESOURCE_EXHAUSTED.
+  void RecordStreamRefused(StreamRefusal reason);
+
   // --- Apply lag and themes ---
 
   // Records of `initiative` up to `last_sequence` are stored and acked (once per
@@ -135,6 +152,13 @@ class ServerMetrics {
 
   // A materialization ran for `took` and succeeded (`ok`) or failed.
   void RecordMaterialization(MaterializeTrigger trigger, bool ok, absl::Duration took);
+
+  // --- Access control (called by the Authorizer, services/auth.h) ---
+
+  // A call or an Ingest record was refused: `code` "unauthenticated" or
+  // "permission_denied", `method` "Service.Method" (a small fixed set: the label values stay
+  // few).
+  void RecordAuthFailure(absl::string_view code, absl::string_view method);
 
  private:
   class ScrapeView;  // The prometheus::Collectable computing scrape-time values.
@@ -165,6 +189,9 @@ class ServerMetrics {
   prometheus::Histogram* ack_latency_ = nullptr;
   prometheus::Counter* materializations_[2][2] = {};  // [trigger][ok]
   prometheus::Histogram* materialization_duration_ = nullptr;
+  prometheus::Gauge* ingest_streams_open_ = nullptr;
+  prometheus::Counter* streams_refused_[2] = {};  // [StreamRefusal]
+  prometheus::Family<prometheus::Counter>* auth_failures_ = nullptr;
 
   mutable absl::Mutex mu_;
   std::map<std::string, InitiativeLag> lag_ ABSL_GUARDED_BY(mu_);

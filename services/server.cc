@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/ascii.h"
@@ -13,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "services/tls.h"
 
 namespace fieldloop::services {
 namespace {
@@ -39,6 +41,64 @@ std::string JoinCapped(const std::vector<std::string>& names) {
                       names.size() - kMax, " more");
 }
 
+// The gRPC receive limit: max_message_bytes, or by default max(4 x max_record_bytes, 4 MiB).
+size_t MaxMessageBytes(const ServerOptions& options) {
+  if (options.max_message_bytes != 0) return options.max_message_bytes;
+  return std::max<size_t>(4 * options.max_record_bytes, 4u << 20);
+}
+
+// InvalidArgument naming the flag unless `d` is within [min, max].
+absl::Status CheckDuration(absl::string_view flag, absl::Duration d, absl::Duration min,
+                           absl::Duration max) {
+  if (d >= min && d <= max) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("--", flag, "=", absl::FormatDuration(d),
+                                                 " must be from ", absl::FormatDuration(min),
+                                                 " to ", absl::FormatDuration(max)));
+}
+
+// The limits and keepalive options, each against its documented range (server.h).
+absl::Status CheckLimits(const ServerOptions& options) {
+  constexpr size_t kMaxMessageBytes = 256u << 20;
+  if (options.max_message_bytes != 0 && (options.max_message_bytes < options.max_record_bytes ||
+                                         options.max_message_bytes > kMaxMessageBytes)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_message_bytes=", options.max_message_bytes, " must be 0 (automatic) or from ",
+        "--max_record_bytes (", options.max_record_bytes, ") to ", kMaxMessageBytes));
+  }
+  if (options.max_streams < 1 || options.max_streams > 100000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_streams=", options.max_streams, " must be from 1 to 100000"));
+  }
+  if (options.max_inflight_per_stream < 1 || options.max_inflight_per_stream > (1u << 20)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_inflight_per_stream=", options.max_inflight_per_stream,
+                     " must be from 1 to 1048576"));
+  }
+  if (options.stream_idle_timeout != absl::ZeroDuration()) {
+    if (absl::Status s = CheckDuration("stream_idle_timeout", options.stream_idle_timeout,
+                                       absl::Milliseconds(1), absl::Hours(24));
+        !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(s.message(), ", or 0 (off)"));
+    }
+  }
+  if (options.max_watchers < 1 || options.max_watchers > 10000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_watchers=", options.max_watchers, " must be from 1 to 10000"));
+  }
+  if (absl::Status s = CheckDuration("apply_backlog_max_wait", options.apply_backlog_max_wait,
+                                     absl::Milliseconds(1), absl::Minutes(10));
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = CheckDuration("keepalive_time", options.keepalive_time, absl::Seconds(1),
+                                     absl::Hours(24));
+      !s.ok()) {
+    return s;
+  }
+  return CheckDuration("keepalive_timeout", options.keepalive_timeout, absl::Seconds(1),
+                       absl::Hours(24));
+}
+
 }  // namespace
 
 bool IsLoopbackHost(absl::string_view host) {
@@ -55,20 +115,43 @@ absl::StatusOr<std::unique_ptr<FieldloopServer>> FieldloopServer::Start(
     return absl::InvalidArgumentError(absl::StrCat("--max_record_bytes=", options.max_record_bytes,
                                                    " must be from 256 to 67108864"));
   }
+  if (absl::Status s = CheckLimits(options); !s.ok()) return s;
   const size_t colon = options.listen.rfind(':');
   if (colon == std::string::npos || colon == 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("--listen='", options.listen, "' must be host:port, e.g. 127.0.0.1:50551"));
   }
-  // Without TLS and tokens (not built yet) anyone who reaches the port may read and write
-  // everything: serve only this machine unless told otherwise.
+  // Read before anything is opened, so a bad file stops the start with its own message.
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (options.tls.enabled()) {
+    auto tls = ServerTlsCredentials(options.tls);
+    if (!tls.ok()) return tls.status();
+    credentials = *std::move(tls);
+  }
+  std::optional<TokenTable> tokens;
+  if (!options.auth_tokens.empty()) {
+    auto table = ReadTokensFile(options.auth_tokens);
+    if (!table.ok()) return table.status();
+    tokens = *std::move(table);
+  }
+  // Off this machine, a caller must be told who it is (tokens) over a channel nobody can
+  // read (TLS): without tokens anyone reaching the port may read and change everything,
+  // without TLS the tokens travel in clear text for anyone on the path to copy.
   if (const std::string host = options.listen.substr(0, colon);
-      !IsLoopbackHost(host) && !options.allow_insecure) {
+      !IsLoopbackHost(host) && !options.allow_insecure &&
+      !(options.tls.enabled() && tokens.has_value())) {
+    const char* why =
+        options.tls.enabled() ? "no access tokens (--auth_tokens), so anyone reaching that "
+                                "address could read and change every initiative"
+        : tokens.has_value()
+            ? "no TLS (--tls_cert, --tls_key), so the access tokens would travel in clear "
+              "text and anyone on the network path could copy and reuse them"
+            : "no TLS (--tls_cert, --tls_key) and no access tokens (--auth_tokens), so anyone "
+              "reaching that address could read and change every initiative";
     return absl::InvalidArgumentError(absl::StrCat(
-        "--listen='", options.listen,
-        "' is not a loopback address: fieldloopd has no TLS or access tokens yet, so anyone "
-        "reaching that address could read and change every initiative. Listen on 127.0.0.1 "
-        "(behind a proxy that authenticates), or pass --allow_insecure to listen there anyway"));
+        "--listen='", options.listen, "' is not a loopback address and fieldloopd has ", why,
+        ". Configure both TLS and tokens, listen on 127.0.0.1 (behind a proxy that "
+        "authenticates), or pass --allow_insecure to listen there anyway"));
   }
   if (options.schedule.enabled() && !options.apply_themes) {
     return absl::InvalidArgumentError(
@@ -95,13 +178,13 @@ absl::StatusOr<std::unique_ptr<FieldloopServer>> FieldloopServer::Start(
   storage::StoreOptions store_options;
   store_options.sync_writes = options.sync_writes;
   store_options.collect_statistics = metrics_on;  // Write stall time.
+  store_options.env = options.store_env;
   auto store = storage::Store::Open(options.data_dir, store_options);
   if (!store.ok()) return store.status();
   server->store_ = std::move(*store);
   auto backups = Backups::AtRoot(options.backup_root, server->store_.get());
   if (!backups.ok()) return backups.status();
   server->backups_ = std::move(*backups);
-  server->admin_service_ = std::make_unique<AdminService>(server->backups_.get());
   if (metrics_on) {
     server->metrics_ = std::make_unique<ServerMetrics>(
         server->store_.get(), options.clock != nullptr ? options.clock : &server->system_clock_);
@@ -117,6 +200,14 @@ absl::StatusOr<std::unique_ptr<FieldloopServer>> FieldloopServer::Start(
   if (options.apply_themes) {
     if (absl::Status s = server->applier_->Start(); !s.ok()) return s;
   }
+  server->forgetter_ =
+      std::make_unique<Forgetter>(server->store_.get(), server->applier_.get(), log);
+  server->authorizer_ = tokens.has_value() ? std::make_unique<Authorizer>(
+                                                 *std::move(tokens), server->metrics_.get(), log)
+                                           : std::make_unique<Authorizer>();
+  const Authorizer* const authorizer = server->authorizer_.get();
+  server->admin_service_ =
+      std::make_unique<AdminService>(server->backups_.get(), authorizer, server->forgetter_.get());
 
   IngestorOptions ingestor_options;
   ingestor_options.limits.max_record_bytes = options.max_record_bytes;
@@ -124,10 +215,21 @@ absl::StatusOr<std::unique_ptr<FieldloopServer>> FieldloopServer::Start(
   ingestor_options.log = log;
   ThemeApplier* applier = server->applier_.get();
   if (options.apply_themes) ingestor_options.on_commit = [applier] { applier->Notify(); };
+  if (options.apply_themes && options.max_apply_backlog > 0) {
+    ingestor_options.before_commit = [applier, max = options.max_apply_backlog,
+                                      wait = options.apply_backlog_max_wait] {
+      applier->WaitForBacklogAtMost(max, wait);
+    };
+  }
   const Clock* clock = options.clock != nullptr ? options.clock : &server->system_clock_;
   server->ingestor_ = std::make_unique<Ingestor>(server->store_.get(), clock, ingestor_options);
+  IngestLimits ingest_limits;
+  ingest_limits.max_streams = options.max_streams;
+  ingest_limits.max_inflight_per_stream = options.max_inflight_per_stream;
+  ingest_limits.idle_timeout = options.stream_idle_timeout;
   server->ingest_service_ =
-      std::make_unique<IngestService>(server->ingestor_.get(), server->applier_.get(), log);
+      std::make_unique<IngestService>(server->ingestor_.get(), server->applier_.get(), log,
+                                      ingest_limits, server->metrics_.get(), authorizer);
 
   BoardKeeperOptions board_options;
   board_options.output_root = options.output_root;
@@ -151,19 +253,31 @@ absl::StatusOr<std::unique_ptr<FieldloopServer>> FieldloopServer::Start(
   board_options.redact_pii = options.redact_pii;
   server->board_keeper_ =
       std::make_unique<BoardKeeper>(server->store_.get(), server->applier_.get(), board_options);
-  server->board_service_ = std::make_unique<BoardService>(server->board_keeper_.get(), clock);
+  server->board_service_ =
+      std::make_unique<BoardService>(server->board_keeper_.get(), clock, authorizer);
   server->themes_service_ =
       std::make_unique<ThemesService>(server->store_.get(), server->applier_.get(),
-                                      &server->theme_feed_, clock, options.redact_pii);
+                                      &server->theme_feed_, clock, options.redact_pii, authorizer);
+  server->themes_service_->LimitWatchers(options.max_watchers, server->metrics_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
+  // grpc.health.v1.Health (and reflection) are not behind tokens: probes need no secret.
+  builder.AddListeningPort(options.listen, credentials, &server->port_);
   // Records over --max_record_bytes get their own rejection; only messages beyond this
-  // transport limit end the stream.
-  builder.SetMaxReceiveMessageSize(
-      static_cast<int>(std::max<size_t>(4 * options.max_record_bytes, 4u << 20)));
+  // transport limit end the stream (RESOURCE_EXHAUSTED).
+  builder.SetMaxReceiveMessageSize(static_cast<int>(MaxMessageBytes(options)));
+  // Keepalive: ping idle connections, drop those that do not answer. Clients may ping every
+  // 10 s, with or without calls, before pings count as strikes (2 strikes: GOAWAY).
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                             static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_time)));
+  builder.AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_timeout)));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
   builder.RegisterService(server->ingest_service_.get());
   builder.RegisterService(server->board_service_.get());
   builder.RegisterService(server->themes_service_.get());
@@ -173,7 +287,24 @@ absl::StatusOr<std::unique_ptr<FieldloopServer>> FieldloopServer::Start(
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen, " (address in use or not local?)"));
   }
-  server->server_->GetHealthCheckService()->SetServingStatus(true);
+  // Health follows the store's write health: NOT_SERVING while it cannot write (disk full,
+  // I/O error), SERVING again once it recovers; Shutdown ends this before it sets NOT_SERVING.
+  server->store_->SetWriteHealthObserver([health = server->server_->GetHealthCheckService(), log,
+                                          failing = false,
+                                          since = absl::Now()](const absl::Status& status) mutable {
+    health->SetServingStatus(status.ok());
+    if (!status.ok() && !failing) {
+      log->Error("store",
+                 "the store cannot write: %s; records are acked REJECTED (UNAVAILABLE) and "
+                 "health is NOT_SERVING until it can, retried every 0.2-1 s",
+                 status.message());
+      since = absl::Now();
+    } else if (status.ok() && failing) {
+      log->Info("store", "the store writes again after %.1fs; health SERVING",
+                absl::ToDoubleSeconds(absl::Now() - since));
+    }
+    failing = !status.ok();
+  });
   if (options.schedule.enabled()) {
     BoardKeeper* keeper = server->board_keeper_.get();
     server->scheduler_ = std::make_unique<MaterializeScheduler>(
@@ -208,7 +339,7 @@ absl::StatusOr<std::unique_ptr<FieldloopServer>> FieldloopServer::Start(
   log->Info("fieldloopd",
             "started: pid %d, gRPC on %s, data_dir %s (schema %d), output_root %s, "
             "sync_writes=%s, apply_themes=%s, max_record_bytes=%d, schedule %s, "
-            "tasks_webhook %s, metrics %s, log_level %s",
+            "tasks_webhook %s, metrics %s, log_level %s, tls %s, auth_tokens %s",
             static_cast<int>(getpid()), server->address(), options.data_dir,
             server->store_->schema_version(), options.output_root,
             options.sync_writes ? "true" : "false", options.apply_themes ? "true" : "false",
@@ -217,7 +348,11 @@ absl::StatusOr<std::unique_ptr<FieldloopServer>> FieldloopServer::Start(
             server->metrics_ != nullptr
                 ? absl::StrCat("http://", server->metrics_->address(), "/metrics")
                 : std::string("off"),
-            absl::AsciiStrToLower(LogLevelName(options.log_level)));
+            absl::AsciiStrToLower(LogLevelName(options.log_level)),
+            !options.tls.enabled()          ? "off"
+            : options.tls.client_ca.empty() ? "on"
+                                            : "on (client certificates required)",
+            server->authorizer_->enabled() ? absl::StrCat(options.auth_tokens) : "off");
   server->started_ = true;
   return server;
 }
@@ -232,6 +367,7 @@ void FieldloopServer::Shutdown(absl::Duration grace) {
   if (started_) log_->Info("fieldloopd", "shutting down");
   if (scheduler_ != nullptr) scheduler_->Stop();  // Lets a scheduled run in progress end.
   if (server_ != nullptr) {
+    store_->SetWriteHealthObserver(nullptr);  // Health stays NOT_SERVING from here on.
     server_->GetHealthCheckService()->SetServingStatus(false);
     ingest_service_->Drain();
     // Once every stream has sent its final status, what is left open is only the read

@@ -11,13 +11,16 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "services/admin_service.h"
+#include "services/auth.h"
 #include "services/backups.h"
 #include "services/board_keeper.h"
 #include "services/board_service.h"
 #include "services/clock.h"
 #include "services/event_log.h"
+#include "services/forgetter.h"
 #include "services/ingest_service.h"
 #include "services/ingestor.h"
 #include "services/materialize_schedule.h"
@@ -26,6 +29,7 @@
 #include "services/theme_applier.h"
 #include "services/theme_feed.h"
 #include "services/themes_service.h"
+#include "services/tls.h"
 #include "storage/store.h"
 
 namespace fieldloop::services {
@@ -43,6 +47,50 @@ struct ServerOptions {
   // Largest accepted record, in bytes (serialized IngestRequest).
   // Default: 64 KiB.
   size_t max_record_bytes = 64 * 1024;
+  // Largest message gRPC receives on any call, in bytes. A larger one ends its call with
+  // RESOURCE_EXHAUSTED (gRPC's own check, before any of it is kept); on an Ingest stream what
+  // was acked before it stays stored. Records from max_record_bytes up to this get their own
+  // TOO_LARGE rejection and the stream goes on. 0, or from max_record_bytes to 268435456
+  // (InvalidArgument otherwise).
+  // Default: 0 (max(4 x max_record_bytes, 4 MiB): 4 MiB with the default max_record_bytes).
+  size_t max_message_bytes = 0;
+  // Most Ingest.Stream calls open at once; one more ends at once with RESOURCE_EXHAUSTED
+  // (IngestLimits::max_streams). 1..100000.
+  // Default: 64.
+  int max_streams = 64;
+  // Most requests of one Ingest stream read and not yet acked; reading it pauses there
+  // (IngestLimits::max_inflight_per_stream). 1..1048576.
+  // Default: 4096.
+  size_t max_inflight_per_stream = 4096;
+  // An Ingest stream with no request read and no ack written for this long is ended with
+  // UNAVAILABLE after its acks (IngestLimits::idle_timeout). ZeroDuration: never;
+  // otherwise at least 1 ms, at most 24 h.
+  // Default: 10 minutes.
+  absl::Duration stream_idle_timeout = absl::Minutes(10);
+  // Most Themes.WatchThemes calls open at once (each holds a gRPC server thread); one more
+  // ends at once with RESOURCE_EXHAUSTED. 1..10000.
+  // Default: 32.
+  int max_watchers = 32;
+  // Backpressure from theme state: while more than this many stored records (over every
+  // initiative) are not applied to themes yet, each ingest write first waits, up to
+  // apply_backlog_max_wait, for the applier to catch up; acks are delayed and the streams'
+  // in-flight windows slow producers down (ThemeApplier::WaitForBacklogAtMost). Keeps
+  // boards and the Themes API from trailing ingest without bound under saturation.
+  // 0: off. Ignored without apply_themes.
+  // Default: 100000.
+  uint64_t max_apply_backlog = 100000;
+  // Longest one ingest write waits for the backlog to shrink, so ingest goes on (slowly)
+  // when the applier cannot catch up, e.g. while replaying at start. 1 ms to 10 min.
+  // Default: 1 second.
+  absl::Duration apply_backlog_max_wait = absl::Seconds(1);
+  // gRPC keepalive: after this long without activity on a connection the server pings the
+  // client, and closes the connection (cancelling its calls) when no answer comes within
+  // keepalive_timeout; frees the streams of clients that vanished. Clients may themselves
+  // ping as often as every 10 s, also without calls, without being disconnected. Each from
+  // 1 s to 24 h (InvalidArgument otherwise).
+  // Default: 1 minute and 20 seconds.
+  absl::Duration keepalive_time = absl::Minutes(1);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
   // Keep theme state current (the theme applier). Off: an ingest-only server; records are
   // still stored and are applied when a server with it on starts on the same data.
   // Default: true.
@@ -71,8 +119,21 @@ struct ServerOptions {
   // (InvalidArgument otherwise); created when missing.
   // Default: empty (backups off: Admin.Backup returns FAILED_PRECONDITION).
   std::string backup_root;
-  // Listen on an address other than loopback (127.0.0.0/8, localhost, [::1]) although
-  // there is no TLS or token check yet. Default: false (Start refuses such an address).
+  // TLS (services/tls.h): the server's certificate chain and key as PEM files, both or
+  // neither, and optionally the CA that every client certificate must chain to (mutual
+  // TLS). An unreadable file, a file without the PEM block expected, or a key without a
+  // certificate stops Start (NotFound / InvalidArgument naming the flag).
+  // Default: all empty (plaintext).
+  ServerTlsFiles tls;
+  // Tokens file (--auth_tokens; format and roles in services/auth.h): every call but
+  // grpc.health.v1.Health and server reflection needs a bearer token of it, with a role and
+  // initiatives that allow the call (UNAUTHENTICATED / PERMISSION_DENIED otherwise). A file
+  // that cannot be read or parsed stops Start.
+  // Default: empty (no access control: every caller may do everything).
+  std::string auth_tokens;
+  // Listen on an address other than loopback (127.0.0.0/8, localhost, [::1]) without both
+  // TLS and auth_tokens. Default: false (Start refuses such an address, saying which of
+  // the two is missing).
   bool allow_insecure = false;
   // Mask e-mail addresses and phone numbers in quotes and proof points on the board and in
   // the Themes API (pipeline/pii_redactor.h). Default: true.
@@ -88,6 +149,10 @@ struct ServerOptions {
   // Where the event log is written; not closed by the server, must outlive it.
   // Default: nullptr (stderr).
   FILE* log_file = nullptr;
+  // The rocksdb::Env the store does its file I/O through (storage::StoreOptions::env); not
+  // owned, must outlive the server. For tests (storage/fault_injection_fs.h) and embedding;
+  // no flag. Default: nullptr (RocksDB's default Env).
+  rocksdb::Env* store_env = nullptr;
 };
 
 // True for "localhost", "[::1]", "::1" and dotted quads in 127.0.0.0/8.
@@ -140,6 +205,8 @@ class FieldloopServer {
   std::unique_ptr<storage::Store> store_;
   // After the store (its scrapes read it), before what counts into it.
   std::unique_ptr<ServerMetrics> metrics_;
+  // After the metrics and the log it writes to, before the services that ask it.
+  std::unique_ptr<Authorizer> authorizer_;
   ThemeFeed theme_feed_;  // Before the applier, which publishes to it.
   std::unique_ptr<ThemeApplier> applier_;
   std::unique_ptr<Ingestor> ingestor_;
@@ -148,6 +215,7 @@ class FieldloopServer {
   std::unique_ptr<TasksWebhook> tasks_webhook_;  // Marks deliveries through board_keeper_.
   std::unique_ptr<BoardService> board_service_;
   std::unique_ptr<ThemesService> themes_service_;
+  std::unique_ptr<Forgetter> forgetter_;  // Rebuilds theme state through applier_.
   std::unique_ptr<Backups> backups_;
   std::unique_ptr<AdminService> admin_service_;
   std::unique_ptr<MaterializeScheduler> scheduler_;

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "pipeline/theme_succession.h"
 #include "storage/keys.h"
 
 namespace fieldloop::services {
@@ -32,6 +33,12 @@ ThemeApplier::~ThemeApplier() { Stop(); }
 absl::StatusOr<ThemeApplier::Initiative*> ThemeApplier::Load(const std::string& initiative) {
   auto it = initiatives_.find(initiative);
   if (it != initiatives_.end()) return &it->second;
+  absl::StatusOr<Initiative> loaded = LoadStored(initiative);
+  if (!loaded.ok()) return loaded.status();
+  return &initiatives_.emplace(initiative, std::move(*loaded)).first->second;
+}
+
+absl::StatusOr<ThemeApplier::Initiative> ThemeApplier::LoadStored(const std::string& initiative) {
   Initiative loaded;
   loaded.model = std::make_unique<pipeline::ThemeModel>(options_.model);
   absl::StatusOr<storage::SequenceNumber> applied = store_->AppliedSequence(initiative);
@@ -69,7 +76,7 @@ absl::StatusOr<ThemeApplier::Initiative*> ThemeApplier::Load(const std::string& 
       options_.feed->Publish(initiative, static_cast<int64_t>(loaded.applied), entries);
     }
   }
-  return &initiatives_.emplace(initiative, std::move(loaded)).first->second;
+  return loaded;
 }
 
 absl::Status ThemeApplier::Start() {
@@ -125,6 +132,30 @@ ApplierStats ThemeApplier::stats() const {
   return stats_;
 }
 
+uint64_t ThemeApplier::BacklogLocked() const {
+  uint64_t backlog = 0;
+  for (const std::string& initiative : store_->Initiatives()) {
+    const auto it = initiatives_.find(initiative);
+    const storage::SequenceNumber applied = it == initiatives_.end() ? 0 : it->second.applied;
+    const storage::SequenceNumber last = store_->LastSequence(initiative);
+    if (last > applied) backlog += last - applied;
+  }
+  return backlog;
+}
+
+uint64_t ThemeApplier::Backlog() const {
+  absl::MutexLock lock(&mu_);
+  return BacklogLocked();
+}
+
+void ThemeApplier::WaitForBacklogAtMost(uint64_t max_records, absl::Duration max_wait) const {
+  absl::MutexLock lock(&mu_);
+  auto room = [this, max_records]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !started_ || stopping_ || BacklogLocked() <= max_records;
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&room), max_wait);
+}
+
 std::optional<pipeline::ThemeSummary> ThemeApplier::Summary(const std::string& initiative,
                                                             pipeline::ThemeId theme) const {
   absl::MutexLock lock(&mu_);
@@ -149,14 +180,21 @@ pipeline::ThemeId ThemeApplier::ResolveTheme(const std::string& initiative,
 }
 
 absl::StatusOr<int> ThemeApplier::ApplyBatch(const std::string& initiative) {
-  // The model is only touched by the applier thread, so it is used without holding mu_
-  // while records are read and applied; mu_ guards the map and the watermark.
+  // The model is only touched by the applier thread and RemoveRecords, both under
+  // apply_mu_, so it is used without holding mu_ while records are read and applied; mu_
+  // guards the map and the watermark.
+  absl::MutexLock apply(&apply_mu_);
   Initiative* state;
   {
     absl::MutexLock lock(&mu_);
     absl::StatusOr<Initiative*> loaded = Load(initiative);
     if (!loaded.ok()) return loaded.status();
     state = *loaded;
+    if (state->stale) {
+      absl::StatusOr<Initiative> stored = LoadStored(initiative);
+      if (!stored.ok()) return stored.status();
+      *state = std::move(*stored);
+    }
   }
   storage::SequenceNumber last = state->applied;
   int count = 0;
@@ -192,7 +230,11 @@ absl::StatusOr<int> ThemeApplier::ApplyBatch(const std::string& initiative) {
     puts.emplace_back(kGlobalsKey, changes.globals.SerializeAsString());
   }
   absl::Status written = store_->WriteThemeState(initiative, puts, last);
-  if (!written.ok()) return written;
+  if (!written.ok()) {
+    absl::MutexLock lock(&mu_);
+    state->stale = true;
+    return written;
+  }
   if (options_.feed != nullptr) {
     options_.feed->Publish(initiative, static_cast<int64_t>(last), feed_entries);
   }
@@ -212,6 +254,144 @@ absl::StatusOr<int> ThemeApplier::ApplyBatch(const std::string& initiative) {
     }
   }
   return count;
+}
+
+absl::StatusOr<ThemeApplier::Removal> ThemeApplier::RemoveRecords(const std::string& initiative,
+                                                                  const RecordFilter& drop) {
+  Removal out;
+  {
+    absl::MutexLock apply(&apply_mu_);
+    // The model being replaced, and what it applied: the replica replays those records
+    // (pipeline/theme_succession.h). Stored theme state that does not load leaves no old
+    // model: its ids cannot be carried over.
+    const pipeline::ThemeModel* old_model = nullptr;
+    storage::SequenceNumber old_applied = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      absl::StatusOr<Initiative*> loaded = Load(initiative);
+      if (loaded.ok()) {
+        old_model = (*loaded)->model.get();
+        old_applied = (*loaded)->applied;
+      } else if (options_.log != nullptr) {
+        options_.log->Warning("applier",
+                              "theme state of %s does not load (%s): forgetting rebuilds it "
+                              "without carrying its theme ids over",
+                              initiative, loaded.status().message());
+      }
+    }
+    // Old ids never name a new theme: the rebuilt themes get ids above them, and an old id
+    // only resolves to the theme it lives on as (an alias, like a merge).
+    auto model = std::make_unique<pipeline::ThemeModel>(options_.model);
+    std::unique_ptr<pipeline::ThemeModel> replica;  // None without an old model.
+    if (old_model != nullptr) {
+      model->RetireThemes(old_model->clusterer().num_ids());
+      replica = std::make_unique<pipeline::ThemeModel>(options_.model);
+    }
+    std::vector<pipeline::DocumentThemes> documents;  // Of the records left, in both models.
+    bool replayed = true;  // The replica's documents pair up with the rebuilt model's.
+    bool aliased = false;
+    // The rebuilt state so far, by key: later TakeChanges overwrite earlier ones.
+    std::map<int64_t, fieldloop::state::ThemeState> themes;
+    std::map<int32_t, fieldloop::state::TermState> terms;
+    fieldloop::state::ClustererGlobals globals;
+    storage::SequenceNumber read = 0;  // Every record up to it was seen.
+    fieldloop::v1::IngestRequest request;
+    // Records appended between the read and the write make ForgetRecords refuse (Aborted);
+    // the next round reads only those.
+    constexpr int kRounds = 50;
+    for (int round = 0;; ++round) {
+      if (round == kRounds) {
+        return absl::UnavailableError(
+            absl::StrCat("records of ", initiative, " kept arriving while forgetting; retry"));
+      }
+      const storage::SequenceNumber last = store_->LastSequence(initiative);
+      absl::Status scan =
+          store_->ScanEvents(initiative, read, [&](const storage::StoredRecord& record) {
+            if (record.sequence > last) return false;
+            const bool parsed = request.ParseFromString(record.payload);
+            // In the old model too: the replica replays it.
+            const bool in_old = replica != nullptr && record.sequence <= old_applied;
+            if (drop(record, parsed ? &request : nullptr)) {
+              storage::StoredRecord& gone = out.removed.emplace_back(record);
+              gone.payload.clear();
+              if (parsed && in_old) replica->Apply(request);
+            } else if (parsed) {
+              const std::vector<pipeline::ThemeId> joined = model->Apply(request);
+              if (in_old) {
+                const std::vector<pipeline::ThemeId> was = replica->Apply(request);
+                // The same record gives the same documents, each joining a theme or not.
+                replayed = replayed && was.size() == joined.size();
+                for (size_t i = 0; replayed && i < joined.size(); ++i) {
+                  documents.emplace_back(was[i], joined[i]);
+                }
+              }
+            }
+            return true;
+          });
+      if (!scan.ok()) return scan;
+      read = last;
+      if (out.removed.empty()) return out;
+      // The replica is complete after the first round (old_applied <= last).
+      if (!aliased && replica != nullptr) {
+        aliased = true;
+        absl::StatusOr<std::map<pipeline::ThemeId, pipeline::ThemeId>> heirs =
+            replayed ? pipeline::SuccessorThemes(old_model->clusterer(), replica->clusterer(),
+                                                 model->clusterer(), documents)
+                     : absl::FailedPreconditionError("a record gave other documents");
+        if (heirs.ok()) {
+          for (const auto& [id, into] : *heirs) model->AliasTheme(id, into);
+        } else if (options_.log != nullptr) {
+          options_.log->Warning("applier",
+                                "theme ids of %s cannot be carried over the rebuild (%s): task "
+                                "edits of its themes are left on no theme",
+                                initiative, heirs.status().message());
+        }
+        replica.reset();
+        documents = {};
+      }
+      pipeline::ThemeModel::Changes changes = model->TakeChanges();
+      for (auto& t : changes.themes) themes[t.id()] = std::move(t);
+      for (auto& t : changes.terms) terms[t.term()] = std::move(t);
+      globals = std::move(changes.globals);
+      // Every theme is new at the version the write gives the initiative: last + 1.
+      const int64_t version = static_cast<int64_t>(last) + 1;
+      std::vector<std::pair<std::string, std::string>> puts;
+      puts.reserve(themes.size() + terms.size() + 1);
+      std::vector<ThemeFeed::Entry> entries;
+      for (auto& [id, t] : themes) {
+        t.set_created_at(version);
+        t.set_changed_at(version);
+        puts.emplace_back(ThemeKey(id), t.SerializeAsString());
+        entries.push_back({id, version, version, t.merged_into(), t.book().mentions()});
+      }
+      for (const auto& [id, t] : terms) puts.emplace_back(TermKey(id), t.SerializeAsString());
+      puts.emplace_back(kGlobalsKey, globals.SerializeAsString());
+      absl::StatusOr<storage::SequenceNumber> written =
+          store_->ForgetRecords(initiative, out.removed, puts, last);
+      if (absl::IsAborted(written.status())) continue;
+      if (!written.ok()) return written.status();
+      out.version = *written;
+      {
+        absl::MutexLock lock(&mu_);
+        Initiative& state = initiatives_[initiative];
+        if (state.model != nullptr) {
+          out.themes_before = state.model->clusterer().LiveThemes().size();
+        }
+        state.model = std::move(model);
+        state.applied = out.version;
+        state.created_at.clear();
+        for (const auto& [id, t] : themes) state.created_at[id] = version;
+        out.themes_after = state.model->clusterer().LiveThemes().size();
+        if (options_.metrics != nullptr) {
+          options_.metrics->RecordApplied(initiative, out.version, out.themes_after);
+        }
+      }
+      if (options_.feed != nullptr) options_.feed->Replace(initiative, version, entries);
+      break;
+    }
+  }
+  CompleteWaiters();
+  return out;
 }
 
 void ThemeApplier::Loop() {

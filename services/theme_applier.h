@@ -95,15 +95,61 @@ class ThemeApplier {
   std::vector<pipeline::ThemeSummary> Summaries(const std::string& initiative) const
       ABSL_LOCKS_EXCLUDED(mu_);
 
-  // The id `theme` of `initiative` lives on as after merges (itself when not merged or
-  // unknown).
+  // The id `theme` of `initiative` lives on as after merges and Forget rebuilds (see
+  // RemoveRecords): itself when live or the initiative is unknown, -1 when the id was
+  // never given or its theme's records were all forgotten.
   pipeline::ThemeId ResolveTheme(const std::string& initiative, pipeline::ThemeId theme) const
       ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Selects records for RemoveRecords: called with each stored record and its payload
+  // parsed (nullptr when the payload does not parse); true removes the record.
+  using RecordFilter =
+      std::function<bool(const storage::StoredRecord&, const fieldloop::v1::IngestRequest*)>;
+
+  // What RemoveRecords did.
+  struct Removal {
+    // The records removed, in sequence order, without their payloads. Empty: nothing
+    // matched and nothing was written.
+    std::vector<storage::StoredRecord> removed;
+    // The initiative's new last sequence and applied watermark, held by no record (the
+    // version WatchThemes reports the rebuilt themes at); 0 when nothing was removed.
+    storage::SequenceNumber version = 0;
+    // Live themes before and after.
+    size_t themes_before = 0, themes_after = 0;
+  };
+
+  // Removes the records of `initiative` that `drop` selects from the store and rebuilds its
+  // theme state from the records left: a fresh ThemeModel replays them in sequence order,
+  // and the removal, the new theme state (replacing all of the old: no quote, record id or
+  // term of a removed record survives in it) and the new watermark are one atomic write
+  // (storage::Store::ForgetRecords). Then the in-memory model is replaced and the themes
+  // are published to the feed (ThemeFeed::Replace). The rebuilt themes get ids above every
+  // id the old model gave, and each old id resolves (ResolveTheme) to the rebuilt theme
+  // holding most of its theme's records left, or to -1 when none is left
+  // (pipeline/theme_succession.h: a second model replays the records the old one applied,
+  // to know which records each old theme held); these aliases are stored like merges, so
+  // task records keyed by an old id follow their theme. When that replay does not give the
+  // old model back (model options changed), no old id resolves to anything (a warning is
+  // logged). No batch is applied meanwhile; appends go on, and records appended
+  // while it runs are read and matched too (it retries until it saw every record stored
+  // when it writes; Unavailable after many retries). Works whether or not the applier was
+  // started. Returns the store's error (nothing removed then).
+  absl::StatusOr<Removal> RemoveRecords(const std::string& initiative, const RecordFilter& drop)
+      ABSL_LOCKS_EXCLUDED(mu_, apply_mu_);
 
   // Stops the thread after the batch in progress. Idempotent.
   void Stop() ABSL_LOCKS_EXCLUDED(mu_);
 
   ApplierStats stats() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Records stored but not applied yet, over every initiative.
+  uint64_t Backlog() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Blocks while more than `max_records` stored records are not applied yet (Backlog), for
+  // at most `max_wait`. Returns at once when the applier is not running or is stopping.
+  // Ingest calls it before each write so that it cannot outrun theme state for long.
+  void WaitForBacklogAtMost(uint64_t max_records, absl::Duration max_wait) const
+      ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct Initiative {
@@ -111,6 +157,10 @@ class ThemeApplier {
     storage::SequenceNumber applied = 0;
     // Version (applied sequence) each theme was created at, for ThemeState.created_at.
     absl::flat_hash_map<pipeline::ThemeId, int64_t> created_at;
+    // The model took in records whose theme state could not be stored (the write failed):
+    // the next batch first replaces it with the stored state, whose watermark was written
+    // with it, so those records are applied exactly once. Readers meanwhile see the model.
+    bool stale = false;
   };
   struct Waiter {
     std::string initiative;
@@ -121,14 +171,22 @@ class ThemeApplier {
 
   absl::StatusOr<Initiative*> Load(const std::string& initiative)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The stored theme state and watermark of `initiative`, published to the feed.
+  absl::StatusOr<Initiative> LoadStored(const std::string& initiative)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  uint64_t BacklogLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Loop();
-  // Applies up to batch_records records of `initiative`; returns how many.
-  absl::StatusOr<int> ApplyBatch(const std::string& initiative) ABSL_LOCKS_EXCLUDED(mu_);
+  // Applies up to batch_records records of `initiative`; returns how many. Returns the
+  // store's write error at once while it cannot write.
+  absl::StatusOr<int> ApplyBatch(const std::string& initiative) ABSL_LOCKS_EXCLUDED(mu_, apply_mu_);
   void CompleteWaiters() ABSL_LOCKS_EXCLUDED(mu_);
 
   storage::Store* const store_;
   const ApplierOptions options_;
 
+  // Held by ApplyBatch and RemoveRecords for their whole run, so a rebuild never races a
+  // batch over the model or the theme state. Taken before mu_.
+  absl::Mutex apply_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
   std::map<std::string, Initiative> initiatives_ ABSL_GUARDED_BY(mu_);
   std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);

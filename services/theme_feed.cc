@@ -23,6 +23,27 @@ void ThemeFeed::Publish(const std::string& initiative, int64_t version,
   in.version = std::max(in.version, version);
 }
 
+void ThemeFeed::Replace(const std::string& initiative, int64_t version,
+                        const std::vector<Entry>& themes) {
+  absl::MutexLock lock(&mu_);
+  Initiative& in = initiatives_[initiative];
+  std::map<int64_t, Entry> next;
+  for (const Entry& e : themes) next[e.id] = e;
+  for (const auto& [id, e] : in.themes) {
+    if (next.count(id) > 0) continue;
+    Entry gone = e;
+    if (!gone.removed) {
+      gone.removed = true;
+      gone.changed_at = version;
+    }
+    next[id] = gone;
+  }
+  in.themes = std::move(next);
+  in.by_change.clear();
+  for (const auto& [id, e] : in.themes) in.by_change.insert({e.changed_at, id});
+  in.version = std::max(in.version, version);
+}
+
 int64_t ThemeFeed::Version(const std::string& initiative) const {
   absl::MutexLock lock(&mu_);
   auto it = initiatives_.find(initiative);

@@ -28,12 +28,22 @@ class ThemeFeed {
     int64_t changed_at = 0;    // Version of its latest change.
     int64_t merged_into = -1;  // -1 while live.
     int64_t mentions = 0;
+    // The theme no longer exists: a Replace (Admin.Forget) rebuilt the initiative's themes
+    // without it, at `changed_at`.
+    bool removed = false;
   };
 
   // Records the themes of `initiative` that a batch applied up to `version` changed (or,
   // at load, the stored themes with their own versions). The initiative's version becomes
   // max(version, its version). Wakes waiting readers.
   void Publish(const std::string& initiative, int64_t version, const std::vector<Entry>& changed)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Replaces every theme of `initiative` with `themes`, at `version` (which must be above
+  // the initiative's version; it becomes it): themes not in `themes` and not removed before
+  // are kept as removed entries changed at `version`, so watchers hear of them. Used after
+  // the theme state was rebuilt (Admin.Forget). Wakes waiting readers.
+  void Replace(const std::string& initiative, int64_t version, const std::vector<Entry>& themes)
       ABSL_LOCKS_EXCLUDED(mu_);
 
   // The initiative's latest published version; 0 when none.
@@ -52,7 +62,7 @@ class ThemeFeed {
   Changes ChangedAfter(const std::string& initiative, int64_t after, size_t limit,
                        absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Every theme of `initiative` (live and merged), by id, and the version read at.
+  // Every theme of `initiative` (live, merged and removed), by id, and the version read at.
   Changes All(const std::string& initiative) const ABSL_LOCKS_EXCLUDED(mu_);
 
   // Wakes every waiting reader and makes later waits return at once. Idempotent.

@@ -114,9 +114,14 @@ absl::StatusOr<PageToken> DecodeToken(const std::string& token) {
 
 }  // namespace
 
-grpc::Status ThemesService::ListThemes(grpc::ServerContext*,
+grpc::Status ThemesService::ListThemes(grpc::ServerContext* context,
                                        const fieldloop::v1::ListThemesRequest* request,
                                        fieldloop::v1::ListThemesResponse* response) {
+  if (grpc::Status s = CheckAccess(authorizer_, *context, "Themes.ListThemes", Permission::kRead,
+                                   request->initiative());
+      !s.ok()) {
+    return s;
+  }
   if (absl::Status s = CheckKnownInitiative(*store_, request->initiative()); !s.ok())
     return ToGrpc(s);
   const int page_size = request->page_size() == 0 ? kDefaultPageSize : request->page_size();
@@ -188,9 +193,14 @@ grpc::Status ThemesService::ListThemes(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status ThemesService::GetTheme(grpc::ServerContext*,
+grpc::Status ThemesService::GetTheme(grpc::ServerContext* context,
                                      const fieldloop::v1::GetThemeRequest* request,
                                      fieldloop::v1::GetThemeResponse* response) {
+  if (grpc::Status s = CheckAccess(authorizer_, *context, "Themes.GetTheme", Permission::kRead,
+                                   request->initiative());
+      !s.ok()) {
+    return s;
+  }
   const std::string& initiative = request->initiative();
   if (absl::Status s = CheckKnownInitiative(*store_, initiative); !s.ok()) return ToGrpc(s);
   absl::StatusOr<absl::CivilDay> as_of = AsOfDay(request->as_of(), *clock_);
@@ -273,11 +283,30 @@ grpc::Status ThemesService::GetTheme(grpc::ServerContext*,
 grpc::Status ThemesService::WatchThemes(grpc::ServerContext* context,
                                         const fieldloop::v1::WatchThemesRequest* request,
                                         grpc::ServerWriter<ThemeChange>* writer) {
+  if (grpc::Status s = CheckAccess(authorizer_, *context, "Themes.WatchThemes", Permission::kRead,
+                                   request->initiative());
+      !s.ok()) {
+    return s;
+  }
   const std::string& initiative = request->initiative();
   if (absl::Status s = pipeline::CheckInitiative(initiative); !s.ok()) return ToGrpc(s);
   if (request->from_version() < 0) {
     return ToGrpc(absl::InvalidArgumentError("from_version: must not be negative"));
   }
+  // A slot among --max_watchers, held until this returns.
+  if (watchers_.fetch_add(1) >= max_watchers_) {
+    watchers_.fetch_sub(1);
+    if (metrics_ != nullptr) metrics_->RecordStreamRefused(StreamRefusal::kMaxWatchers);
+    return grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("too many open watches: the server takes at most ", max_watchers_,
+                     " WatchThemes calls at once (--max_watchers); retry with "
+                     "backoff once one ends"));
+  }
+  struct Slot {
+    std::atomic<int>* count;
+    ~Slot() { count->fetch_sub(1); }
+  } slot{&watchers_};
   // Sends `e` as `kind`, with its label and mentions when the theme is live.
   auto send = [&](const ThemeFeed::Entry& e, ThemeChange::Kind kind) {
     ThemeChange change;
@@ -286,7 +315,7 @@ grpc::Status ThemesService::WatchThemes(grpc::ServerContext* context,
     change.set_theme_id(e.id);
     change.set_merged_into(e.merged_into);
     change.set_mentions(e.mentions);
-    if (e.merged_into < 0) {
+    if (e.merged_into < 0 && !e.removed) {
       if (std::optional<pipeline::ThemeSummary> s = applier_->Summary(initiative, e.id)) {
         change.set_label(s->label);
         change.set_mentions(s->mentions);
@@ -307,7 +336,7 @@ grpc::Status ThemesService::WatchThemes(grpc::ServerContext* context,
   if (cursor == 0) {
     const ThemeFeed::Changes all = feed_->All(initiative);
     for (const ThemeFeed::Entry& e : all.entries) {
-      if (e.merged_into >= 0) continue;
+      if (e.merged_into >= 0 || e.removed) continue;
       if (!send(e, ThemeChange::SNAPSHOT)) return grpc::Status::OK;
     }
     cursor = all.seen;
@@ -331,9 +360,14 @@ grpc::Status ThemesService::WatchThemes(grpc::ServerContext* context,
     }
     if (changes.seen == cursor) continue;
     for (const ThemeFeed::Entry& e : changes.entries) {
-      const ThemeChange::Kind kind = e.merged_into >= 0      ? ThemeChange::MERGED
-                                     : e.created_at > cursor ? ThemeChange::CREATED
-                                                             : ThemeChange::UPDATED;
+      ThemeChange::Kind kind = ThemeChange::UPDATED;
+      if (e.removed) {
+        kind = ThemeChange::REMOVED;
+      } else if (e.merged_into >= 0) {
+        kind = ThemeChange::MERGED;
+      } else if (e.created_at > cursor) {
+        kind = ThemeChange::CREATED;
+      }
       if (!send(e, kind)) return grpc::Status::OK;
     }
     cursor = changes.seen;

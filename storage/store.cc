@@ -8,6 +8,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "rocksdb/file_system.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
@@ -83,6 +85,10 @@ std::vector<rocksdb::ColumnFamilyDescriptor> ColumnFamilies() {
   return descriptors;
 }
 
+// The file ProbeSpace writes in the store's directory.
+constexpr char kSpaceProbeFile[] = "fieldloop-space-probe.tmp";
+constexpr size_t kSpaceProbeBytes = 1 << 20;
+
 // Parses a stored schema version: a decimal number >= 1.
 bool ParseSchemaVersion(const std::string& text, int* version) {
   return absl::SimpleAtoi(text, version) && *version >= 1;
@@ -150,6 +156,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   db_options.IncreaseParallelism(2);
   // Records are small; the WAL is the durability point (see StoreOptions::sync_writes).
   db_options.max_total_wal_size = 256 << 20;
+  // Replay the write-ahead log into the memtables at open instead of flushing it into new
+  // level-0 files: otherwise every start after a crash adds a small L0 file per column
+  // family, and a crash loop faster than compaction stops writes at 36 of them
+  // (docs/storage.md, "Crash loop").
+  db_options.avoid_flush_during_recovery = true;
+  if (options.env != nullptr) db_options.env = options.env;
   if (options.collect_statistics) {
     // Tickers only: timers and histograms would read the clock on every operation.
     db_options.statistics = rocksdb::CreateDBStatistics();
@@ -169,62 +181,127 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &raw);
   if (!s.ok()) return FromRocks(s, absl::StrCat("opening store in ", dir));
-  std::unique_ptr<Store> store(new Store(options, std::unique_ptr<rocksdb::DB>(raw), handles));
+  std::unique_ptr<Store> store(
+      new Store(options, db_options, std::unique_ptr<rocksdb::DB>(raw), handles));
   store->statistics_ = db_options.statistics;
   store->dir_ = ResolvedPath(dir).string();
 
-  std::string version;
-  s = raw->Get(rocksdb::ReadOptions(), store->cf(kMeta),
-               rocksdb::Slice(kSchemaVersionKey.data(), kSchemaVersionKey.size()), &version);
-  if (s.IsNotFound()) {
-    // A new store, or one made before the version was recorded: those have the layout of
-    // version 1.
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    s = raw->Put(wo, store->cf(kMeta),
-                 rocksdb::Slice(kSchemaVersionKey.data(), kSchemaVersionKey.size()),
-                 absl::StrCat(kSchemaVersion));
-    if (!s.ok()) return FromRocks(s, "writing schema version");
-  } else if (!s.ok()) {
-    return FromRocks(s, "reading schema version");
-  } else {
+  {
+    absl::ReaderMutexLock lock(&store->db_mu_);
     int stored = 0;
-    if (!ParseSchemaVersion(version, &stored)) {
-      return absl::DataLossError(
-          absl::StrCat("data dir ", dir, ": bad storage schema version '", version, "'"));
+    absl::Status read = store->ReadSchemaVersion(&stored);
+    if (absl::IsNotFound(read)) {
+      // A new store, or one made before the version was recorded: those have the layout of
+      // version 1.
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      s = raw->Put(wo, store->cf(kMeta),
+                   rocksdb::Slice(kSchemaVersionKey.data(), kSchemaVersionKey.size()),
+                   absl::StrCat(kSchemaVersion));
+      if (!s.ok()) return FromRocks(s, "writing schema version");
+    } else if (!read.ok()) {
+      return read;
+    } else {
+      if (stored > kSchemaVersion) {
+        return absl::FailedPreconditionError(absl::StrCat("data dir ", dir, " has storage schema ",
+                                                          stored, "; this fieldloopd reads up to ",
+                                                          kSchemaVersion, ": upgrade fieldloopd"));
+      }
+      store->schema_version_ = stored;
     }
-    if (stored > kSchemaVersion) {
-      return absl::FailedPreconditionError(absl::StrCat("data dir ", dir, " has storage schema ",
-                                                        stored, "; this fieldloopd reads up to ",
-                                                        kSchemaVersion, ": upgrade fieldloopd"));
-    }
-    store->schema_version_ = stored;
+    absl::Status loaded = store->LoadSequences();
+    if (!loaded.ok()) return loaded;
   }
-  absl::Status loaded = store->LoadSequences();
-  if (!loaded.ok()) return loaded;
+  Store* raw_store = store.get();
+  store->recovery_ = std::thread([raw_store] { raw_store->RecoveryLoop(); });
   return store;
 }
 
-Store::Store(const StoreOptions& options, std::unique_ptr<rocksdb::DB> db,
-             std::vector<rocksdb::ColumnFamilyHandle*> handles)
-    : options_(options), db_(std::move(db)), handles_(std::move(handles)) {}
+Store::Store(const StoreOptions& options, const rocksdb::Options& db_options,
+             std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles)
+    : options_(options),
+      db_options_(db_options),
+      db_(std::move(db)),
+      handles_(std::move(handles)) {}
 
 Store::~Store() {
+  {
+    absl::MutexLock lock(&health_mu_);
+    stopping_ = true;
+  }
+  if (recovery_.joinable()) recovery_.join();
+  absl::WriterMutexLock lock(&db_mu_);
+  CloseDb();
+}
+
+void Store::CloseDb() {
+  if (db_ == nullptr) return;
   for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
   handles_.clear();
-  db_->Close();
+  // A database in a background error state may refuse to close cleanly (its write-ahead log
+  // cannot be finished); what was acked is in the log already.
+  db_->Close().PermitUncheckedError();
+  db_.reset();
+}
+
+absl::Status Store::CheckOpen() const {
+  if (db_ != nullptr) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat(
+      "store in ", dir_, " is closed: reopening it after a storage error failed; retrying"));
+}
+
+absl::Status Store::ReadSchemaVersion(int* version) const {
+  std::string text;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), cf(kMeta),
+               rocksdb::Slice(kSchemaVersionKey.data(), kSchemaVersionKey.size()), &text);
+  if (!s.ok()) return FromRocks(s, "reading schema version");
+  if (!ParseSchemaVersion(text, version)) {
+    return absl::DataLossError(
+        absl::StrCat("data dir ", dir_, ": bad storage schema version '", text, "'"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Store::LoadSequences() {
-  absl::MutexLock lock(&mu_);
+  absl::flat_hash_map<std::string, SequenceNumber> loaded;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kMeta)));
   const std::string prefix = LastSequenceKey("");
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     if (it->value().size() != 8) return absl::DataLossError("meta: bad sequence value");
     std::string initiative = it->key().ToString().substr(prefix.size());
-    last_seq_[initiative] = GetBigEndian64(absl::string_view(it->value().data(), 8));
+    loaded[initiative] = GetBigEndian64(absl::string_view(it->value().data(), 8));
   }
-  return FromRocks(it->status(), "loading sequence numbers");
+  if (!it->status().ok()) return FromRocks(it->status(), "loading sequence numbers");
+  absl::MutexLock lock(&mu_);
+  last_seq_ = std::move(loaded);
+  return absl::OkStatus();
+}
+
+absl::Status Store::Reopen() {
+  absl::WriterMutexLock lock(&db_mu_);
+  CloseDb();
+  rocksdb::Options options = db_options_;
+  options.create_if_missing = false;
+  // Flush what the log replay recovers into table files at once: the old logs (which may end
+  // in the batch whose append failed, possibly torn) are then obsolete and never replayed
+  // again, and a later start does not depend on them.
+  options.avoid_flush_during_recovery = false;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(options, dir_, ColumnFamilies(), &handles, &raw);
+  if (!s.ok()) return FromRocks(s, absl::StrCat("reopening store in ", dir_));
+  db_.reset(raw);
+  handles_ = std::move(handles);
+  int stored = 0;
+  absl::Status checked = ReadSchemaVersion(&stored);
+  if (checked.ok() && stored != schema_version_) {
+    checked = absl::DataLossError(absl::StrCat("data dir ", dir_, ": storage schema ", stored,
+                                               " after reopening, ", schema_version_, " before"));
+  }
+  if (checked.ok()) checked = LoadSequences();
+  if (!checked.ok()) CloseDb();
+  return checked;
 }
 
 absl::StatusOr<std::vector<AppendResult>> Store::Append(absl::Span<const RecordToAppend> records) {
@@ -237,6 +314,8 @@ absl::StatusOr<std::vector<AppendResult>> Store::Append(absl::Span<const RecordT
   }
   std::vector<AppendResult> results(records.size());
   rocksdb::WriteBatch batch;
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  if (absl::Status open = CheckOpen(); !open.ok()) return open;
   absl::MutexLock lock(&mu_);
   // Sequence numbers and identities given within this batch, applied to the maps only when
   // the write succeeds.
@@ -290,10 +369,7 @@ absl::StatusOr<std::vector<AppendResult>> Store::Append(absl::Span<const RecordT
   for (const auto& [initiative, seq] : next_seq) {
     batch.Put(cf(kMeta), LastSequenceKey(initiative), Seq(seq));
   }
-  rocksdb::WriteOptions wo;
-  wo.sync = options_.sync_writes;
-  rocksdb::Status s = db_->Write(wo, &batch);
-  if (!s.ok()) return FromRocks(s, "writing batch");
+  if (absl::Status s = Write(&batch, "writing batch"); !s.ok()) return s;
   for (const auto& [initiative, seq] : next_seq) last_seq_[initiative] = seq;
   return results;
 }
@@ -306,28 +382,32 @@ SequenceNumber Store::LastSequence(absl::string_view initiative) const {
 
 absl::Status Store::ScanEvents(absl::string_view initiative, SequenceNumber after,
                                const std::function<bool(const StoredRecord&)>& visit) const {
-  const std::string prefix = InitiativePrefix(initiative);
-  const std::string start = EventKey(initiative, after + 1);
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kEvents)));
   StoredRecord record;
   record.initiative = std::string(initiative);
-  for (it->Seek(start); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    if (it->key().size() != prefix.size() + 8) {
-      return absl::DataLossError(absl::StrCat("events: malformed key in ", initiative));
-    }
-    record.sequence = GetBigEndian64(absl::string_view(it->key().data() + prefix.size(), 8));
-    if (!DecodeEnvelope(absl::string_view(it->value().data(), it->value().size()), &record)) {
-      return absl::DataLossError(
-          absl::StrCat("events: malformed record ", initiative, "#", record.sequence));
-    }
-    if (!visit(record)) return absl::OkStatus();
-  }
-  return FromRocks(it->status(), "scanning events");
+  absl::Status decoded;
+  absl::Status scanned = ScanRange(
+      kEvents, InitiativePrefix(initiative), EventKey(initiative, after + 1), "scanning events",
+      [&](absl::string_view key, absl::string_view value) {
+        if (key.size() != 8) {
+          decoded = absl::DataLossError(absl::StrCat("events: malformed key in ", initiative));
+          return false;
+        }
+        record.sequence = GetBigEndian64(key);
+        if (!DecodeEnvelope(value, &record)) {
+          decoded = absl::DataLossError(
+              absl::StrCat("events: malformed record ", initiative, "#", record.sequence));
+          return false;
+        }
+        return visit(record);
+      });
+  return decoded.ok() ? scanned : decoded;
 }
 
 absl::StatusOr<StoredRecord> Store::Lookup(absl::string_view initiative, RecordKind kind,
                                            absl::string_view id) const {
   std::string value;
+  absl::ReaderMutexLock lock(&db_mu_);
+  if (absl::Status open = CheckOpen(); !open.ok()) return open;
   rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), cf(kIds), IdKey(initiative, kind, id), &value);
   if (s.IsNotFound()) {
@@ -385,14 +465,18 @@ absl::StatusOr<CheckpointInfo> Store::Checkpoint(const std::string& dir) const {
     return absl::UnavailableError(
         absl::StrCat("creating ", target.parent_path().string(), ": ", ec.message()));
   }
-  rocksdb::Checkpoint* raw = nullptr;
-  rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
-  if (!s.ok()) return FromRocks(s, "creating checkpoint");
-  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
-  // log_size_for_flush 0: memtables are flushed first, so the copy's SST files hold the data
-  // and its write-ahead log only what arrived during the flush.
-  s = checkpoint->CreateCheckpoint(target.string(), /*log_size_for_flush=*/0);
-  if (!s.ok()) return FromRocks(s, absl::StrCat("writing checkpoint to ", target.string()));
+  {
+    absl::ReaderMutexLock lock(&db_mu_);
+    if (absl::Status open = CheckOpen(); !open.ok()) return open;
+    rocksdb::Checkpoint* raw = nullptr;
+    rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
+    if (!s.ok()) return FromRocks(s, "creating checkpoint");
+    std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+    // log_size_for_flush 0: memtables are flushed first, so the copy's SST files hold the
+    // data and its write-ahead log only what arrived during the flush.
+    s = checkpoint->CreateCheckpoint(target.string(), /*log_size_for_flush=*/0);
+    if (!s.ok()) return FromRocks(s, absl::StrCat("writing checkpoint to ", target.string()));
+  }
 
   CheckpointInfo info;
   info.dir = target.string();
@@ -412,23 +496,148 @@ absl::StatusOr<CheckpointInfo> Store::Checkpoint(const std::string& dir) const {
 
 StoreStats Store::Stats() const {
   StoreStats stats;
-  // Both are per column family; the aggregated form sums them.
-  if (!db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kTotalSstFilesSize,
-                                     &stats.sst_files_bytes)) {
-    stats.sst_files_bytes = 0;
-  }
-  if (!db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimateLiveDataSize,
-                                     &stats.live_data_bytes)) {
-    stats.live_data_bytes = 0;
-  }
-  uint64_t stopped = 0;
-  if (db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &stopped)) {
-    stats.writes_stopped = stopped != 0;
+  {
+    absl::ReaderMutexLock lock(&db_mu_);
+    // Both are per column family; the aggregated form sums them.
+    if (db_ == nullptr ||
+        !db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kTotalSstFilesSize,
+                                       &stats.sst_files_bytes)) {
+      stats.sst_files_bytes = 0;
+    }
+    if (db_ == nullptr ||
+        !db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimateLiveDataSize,
+                                       &stats.live_data_bytes)) {
+      stats.live_data_bytes = 0;
+    }
+    uint64_t stopped = 0;
+    if (db_ != nullptr && db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &stopped)) {
+      stats.writes_stopped = stopped != 0;
+    }
   }
   if (statistics_ != nullptr) {
     stats.write_stall_micros = statistics_->getTickerCount(rocksdb::STALL_MICROS);
   }
+  absl::MutexLock lock(&health_mu_);
+  stats.writable = write_error_.ok();
+  stats.failed_writes = failed_writes_;
   return stats;
+}
+
+absl::Status Store::Write(rocksdb::WriteBatch* batch, absl::string_view what) {
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync_writes;
+  absl::Status status = CheckOpen();
+  if (status.ok()) status = FromRocks(db_->Write(wo, batch), what);
+  SetWriteHealth(status);
+  return status;
+}
+
+void Store::SetWriteHealth(const absl::Status& status) {
+  absl::MutexLock lock(&health_mu_);
+  if (!status.ok()) ++failed_writes_;
+  const bool changed = status.ok() != write_error_.ok();
+  // A failure while unwritable keeps the first error: it names the cause, later ones echo it.
+  if (changed) write_error_ = status;
+  if (changed && observer_) observer_(write_error_);
+}
+
+absl::Status Store::WriteHealth() const {
+  absl::MutexLock lock(&health_mu_);
+  return write_error_;
+}
+
+void Store::SetWriteHealthObserver(WriteHealthObserver observer) {
+  absl::MutexLock lock(&health_mu_);
+  observer_ = std::move(observer);
+  if (observer_) observer_(write_error_);
+}
+
+absl::Status Store::ProbeSpace() const {
+  // Through the store's Env, so the probe meets the same file system as RocksDB does.
+  rocksdb::Env* env = options_.env != nullptr ? options_.env : rocksdb::Env::Default();
+  const std::shared_ptr<rocksdb::FileSystem>& fs = env->GetFileSystem();
+  const std::string path = (std::filesystem::path(dir_) / kSpaceProbeFile).string();
+  std::unique_ptr<rocksdb::FSWritableFile> file;
+  rocksdb::IOStatus s = fs->NewWritableFile(path, rocksdb::FileOptions(), &file, nullptr);
+  if (s.ok()) {
+    const std::string block(64 << 10, '\0');
+    for (size_t written = 0; s.ok() && written < kSpaceProbeBytes; written += block.size()) {
+      s = file->Append(block, rocksdb::IOOptions(), nullptr);
+    }
+    if (s.ok()) s = file->Sync(rocksdb::IOOptions(), nullptr);
+    rocksdb::IOStatus closed = file->Close(rocksdb::IOOptions(), nullptr);
+    if (s.ok()) s = closed;
+    file.reset();
+    fs->DeleteFile(path, rocksdb::IOOptions(), nullptr).PermitUncheckedError();
+  }
+  return FromRocks(s, absl::StrCat("probing free space with ", path));
+}
+
+absl::Status Store::ProbeWrite() {
+  // Resume can succeed without a write having been tried: prove one works, with a write
+  // that changes nothing.
+  absl::ReaderMutexLock lock(&db_mu_);
+  if (absl::Status open = CheckOpen(); !open.ok()) return open;
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::Status s =
+      db_->Put(wo, cf(kMeta), rocksdb::Slice(kSchemaVersionKey.data(), kSchemaVersionKey.size()),
+               absl::StrCat(schema_version_));
+  return FromRocks(s, "probing writes");
+}
+
+absl::Status Store::TryResume() {
+  // Resume (or a reopen) while the disk is still full would fail and could make the error
+  // fatal; wait until a file can be written.
+  if (absl::Status space = ProbeSpace(); !space.ok()) return space;
+  bool reopen = true;  // Also when a reopen failed before and left the database closed.
+  {
+    absl::ReaderMutexLock lock(&db_mu_);
+    if (db_ != nullptr) {
+      // OK at once when RocksDB is not stopped; Busy while its own automatic recovery runs;
+      // otherwise it flushes the memtables into a new write-ahead log and SST files, which
+      // fails while the disk still cannot take them. It returns the background error itself
+      // when that is fatal or unrecoverable (e.g. after a failed write-ahead-log append
+      // that RocksDB's own recovery retried on a full disk): only reopening clears it.
+      rocksdb::Status s = db_->Resume();
+      if (!s.ok() && s.severity() < rocksdb::Status::Severity::kFatalError) {
+        return FromRocks(s, "resuming writes");
+      }
+      reopen = !s.ok();
+    }
+  }
+  if (reopen) {
+    if (absl::Status reopened = Reopen(); !reopened.ok()) return reopened;
+  }
+  return ProbeWrite();
+}
+
+void Store::RecoveryLoop() {
+  constexpr absl::Duration kFirstWait = absl::Milliseconds(200);
+  constexpr absl::Duration kLongestWait = absl::Seconds(1);
+  absl::Duration wait = kFirstWait;
+  while (true) {
+    {
+      absl::MutexLock lock(&health_mu_);
+      health_mu_.Await(absl::Condition(
+          +[](Store* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return self->stopping_ || !self->write_error_.ok();
+          },
+          this));
+      if (stopping_) return;
+      if (health_mu_.AwaitWithTimeout(absl::Condition(&stopping_), wait)) return;
+      if (write_error_.ok()) {  // A write succeeded meanwhile.
+        wait = kFirstWait;
+        continue;
+      }
+    }
+    if (TryResume().ok()) {
+      SetWriteHealth(absl::OkStatus());
+      wait = kFirstWait;
+    } else {
+      wait = std::min(wait * 2, kLongestWait);
+    }
+  }
 }
 
 absl::Status Store::WriteThemeState(absl::string_view initiative,
@@ -439,24 +648,106 @@ absl::Status Store::WriteThemeState(absl::string_view initiative,
   }
   rocksdb::WriteBatch batch;
   const std::string prefix = InitiativePrefix(initiative);
+  absl::ReaderMutexLock lock(&db_mu_);
+  if (absl::Status open = CheckOpen(); !open.ok()) return open;
   for (const auto& [suffix, value] : puts) batch.Put(cf(kThemes), prefix + suffix, value);
   batch.Put(cf(kMeta), AppliedKey(initiative), Seq(applied));
-  rocksdb::WriteOptions wo;
-  wo.sync = options_.sync_writes;
-  return FromRocks(db_->Write(wo, &batch), "writing theme state");
+  return Write(&batch, "writing theme state");
+}
+
+absl::StatusOr<SequenceNumber> Store::ForgetRecords(
+    absl::string_view initiative, absl::Span<const StoredRecord> records,
+    const std::vector<std::pair<std::string, std::string>>& theme_puts,
+    SequenceNumber expected_last) {
+  if (!IsKeyableInitiative(initiative)) return absl::InvalidArgumentError("bad initiative");
+  rocksdb::WriteBatch batch;
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  if (absl::Status open = CheckOpen(); !open.ok()) return open;
+  for (const StoredRecord& r : records) {
+    if (r.id.empty()) return absl::InvalidArgumentError("record to forget with an empty id");
+    batch.Delete(cf(kEvents), EventKey(initiative, r.sequence));
+    batch.Delete(cf(kIds), IdKey(initiative, r.kind, r.id));
+    if (IsStateKind(r.kind)) {
+      batch.Delete(cf(r.kind == RecordKind::kContentAsset ? kAssets : kMetrics),
+                   StateKey(initiative, r.id));
+    }
+  }
+  // The old theme state goes as a whole: it may hold quotes, record ids and terms of the
+  // forgotten records under any key.
+  const std::string prefix = InitiativePrefix(initiative);
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kThemes)));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      batch.Delete(cf(kThemes), it->key());
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "scanning theme state to replace");
+  }
+  for (const auto& [suffix, value] : theme_puts) batch.Put(cf(kThemes), prefix + suffix, value);
+
+  absl::MutexLock lock(&mu_);
+  auto last = last_seq_.find(initiative);
+  const SequenceNumber stored = last == last_seq_.end() ? 0 : last->second;
+  if (stored != expected_last) {
+    return absl::AbortedError(absl::StrCat("forgetting records of ", initiative, ": sequence ",
+                                           stored, " was stored since ", expected_last,
+                                           " was read"));
+  }
+  const SequenceNumber burnt = stored + 1;
+  batch.Put(cf(kMeta), LastSequenceKey(initiative), Seq(burnt));
+  batch.Put(cf(kMeta), AppliedKey(initiative), Seq(burnt));
+  if (absl::Status s = Write(&batch, "writing forgotten records"); !s.ok()) return s;
+  last_seq_[std::string(initiative)] = burnt;
+  return burnt;
 }
 
 absl::Status Store::ScanInitiative(
     int column_family, absl::string_view initiative, const char* what,
     const std::function<void(absl::string_view, absl::string_view)>& visit) const {
   const std::string prefix = InitiativePrefix(initiative);
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), cf(column_family)));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    visit(absl::string_view(it->key().data() + prefix.size(), it->key().size() - prefix.size()),
-          absl::string_view(it->value().data(), it->value().size()));
+  return ScanRange(column_family, prefix, prefix, what,
+                   [&](absl::string_view key, absl::string_view value) {
+                     visit(key, value);
+                     return true;
+                   });
+}
+
+absl::Status Store::ScanRange(
+    int column_family, const std::string& prefix, const std::string& start, const char* what,
+    const std::function<bool(absl::string_view, absl::string_view)>& visit) const {
+  // Enough to make the locking and the re-seek per chunk cheap, small enough to bound the
+  // memory of a copy.
+  constexpr size_t kChunkEntries = 256;
+  constexpr size_t kChunkBytes = 1 << 20;
+  std::string from = start;
+  std::vector<std::pair<std::string, std::string>> chunk;
+  while (true) {
+    chunk.clear();
+    bool more = false;
+    {
+      absl::ReaderMutexLock lock(&db_mu_);
+      if (absl::Status open = CheckOpen(); !open.ok()) return open;
+      std::unique_ptr<rocksdb::Iterator> it(
+          db_->NewIterator(rocksdb::ReadOptions(), cf(column_family)));
+      size_t bytes = 0;
+      for (it->Seek(from); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        if (chunk.size() == kChunkEntries || bytes >= kChunkBytes) {
+          more = true;
+          break;
+        }
+        bytes += it->key().size() + it->value().size();
+        chunk.emplace_back(it->key().ToString(), it->value().ToString());
+      }
+      if (!it->status().ok()) return FromRocks(it->status(), what);
+    }
+    // The visitor runs without the database lock: it may use the store, and take locks
+    // that are held elsewhere while calling the store.
+    for (const auto& [key, value] : chunk) {
+      if (!visit(absl::string_view(key).substr(prefix.size()), value)) return absl::OkStatus();
+    }
+    if (!more) return absl::OkStatus();
+    from = chunk.back().first;
+    from.push_back('\0');  // The first key after it.
   }
-  return FromRocks(it->status(), what);
 }
 
 absl::Status Store::ScanThemeState(
@@ -472,14 +763,14 @@ absl::Status Store::PutTasks(absl::string_view initiative,
   }
   const std::string prefix = InitiativePrefix(initiative);
   rocksdb::WriteBatch batch;
+  absl::ReaderMutexLock lock(&db_mu_);
+  if (absl::Status open = CheckOpen(); !open.ok()) return open;
   for (const auto& [key, value] : puts) {
     if (key.empty()) return absl::InvalidArgumentError("task record with an empty key");
     rocksdb::Status s = batch.Put(cf(kTasks), prefix + key, value);
     if (!s.ok()) return FromRocks(s, "batching task records");
   }
-  rocksdb::WriteOptions options;
-  options.sync = options_.sync_writes;
-  return FromRocks(db_->Write(options, &batch), "writing task records");
+  return Write(&batch, "writing task records");
 }
 
 absl::Status Store::ScanTasks(
@@ -490,6 +781,8 @@ absl::Status Store::ScanTasks(
 
 absl::StatusOr<SequenceNumber> Store::AppliedSequence(absl::string_view initiative) const {
   std::string value;
+  absl::ReaderMutexLock lock(&db_mu_);
+  if (absl::Status open = CheckOpen(); !open.ok()) return open;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kMeta), AppliedKey(initiative), &value);
   if (s.IsNotFound()) return SequenceNumber{0};
   if (!s.ok()) return FromRocks(s, "reading applied watermark");

@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -26,6 +27,7 @@
 #include "absl/types/span.h"
 #include "rocksdb/db.h"
 #include "rocksdb/statistics.h"
+#include "rocksdb/write_batch.h"
 #include "storage/keys.h"
 
 namespace fieldloop::storage {
@@ -49,6 +51,11 @@ struct StoreOptions {
   // operation; fieldloopd turns it on with --metrics_listen.
   // Default: false (StoreStats::write_stall_micros stays 0).
   bool collect_statistics = false;
+  // The rocksdb::Env the store reads and writes files and runs its background work through;
+  // not owned, must outlive the store. For tests (a fault-injecting file system:
+  // storage/fault_injection_fs.h) and embedding.
+  // Default: nullptr (rocksdb::Env::Default()).
+  rocksdb::Env* env = nullptr;
 };
 
 // Figures about the RocksDB database itself, for monitoring (see Store::Stats).
@@ -65,6 +72,10 @@ struct StoreStats {
   uint64_t write_stall_micros = 0;
   // True while RocksDB stops writes altogether ("rocksdb.is-write-stopped").
   bool writes_stopped = false;
+  // False while the store cannot write (see Store::WriteHealth).
+  bool writable = true;
+  // Writes (WriteBatches of any kind) that failed since Open.
+  uint64_t failed_writes = 0;
 };
 
 // What a checkpoint holds per initiative (see Store::Checkpoint).
@@ -151,20 +162,27 @@ class Store {
   // error if the write fails (nothing written; the sequence numbers are not used up).
   // Thread-safe; concurrent calls are serialized.
   absl::StatusOr<std::vector<AppendResult>> Append(absl::Span<const RecordToAppend> records)
-      ABSL_LOCKS_EXCLUDED(mu_);
+      ABSL_LOCKS_EXCLUDED(db_mu_, mu_);
 
-  // Returns the last sequence number given in `initiative`, 0 if none.
+  // Returns the last sequence number given in `initiative`, 0 if none. Does not touch the
+  // database: may be called from a scan's visitor.
   SequenceNumber LastSequence(absl::string_view initiative) const ABSL_LOCKS_EXCLUDED(mu_);
 
   // Calls `visit` for each record of `initiative` with sequence > `after`, in sequence
   // order, until `visit` returns false. Returns Internal on a read or decode error.
+  // The scan reads in chunks (256 records or 1 MiB) and calls `visit` without holding any
+  // lock of the store, so `visit` may call the store and take locks that are held elsewhere
+  // while calling it. It is not a point-in-time read: records appended during the scan may
+  // or may not be visited. The same holds for ScanThemeState and ScanTasks (whose callers
+  // keep out the writers of what they read when they need a consistent view).
   absl::Status ScanEvents(absl::string_view initiative, SequenceNumber after,
-                          const std::function<bool(const StoredRecord&)>& visit) const;
+                          const std::function<bool(const StoredRecord&)>& visit) const
+      ABSL_LOCKS_EXCLUDED(db_mu_);
 
   // Returns the record stored under (initiative, kind, id), NotFound if none. For state
   // kinds it is the latest payload.
   absl::StatusOr<StoredRecord> Lookup(absl::string_view initiative, RecordKind kind,
-                                      absl::string_view id) const;
+                                      absl::string_view id) const ABSL_LOCKS_EXCLUDED(db_mu_);
 
   // Returns the initiatives that have at least one record, sorted.
   std::vector<std::string> Initiatives() const ABSL_LOCKS_EXCLUDED(mu_);
@@ -179,7 +197,8 @@ class Store {
   // the store's own directory or inside it, AlreadyExists if `dir` or "<dir>.tmp" (where
   // RocksDB stages the copy, deleting what is there) exists (nothing is written then), and
   // the RocksDB error otherwise. Thread-safe; appends continue meanwhile.
-  absl::StatusOr<CheckpointInfo> Checkpoint(const std::string& dir) const;
+  absl::StatusOr<CheckpointInfo> Checkpoint(const std::string& dir) const
+      ABSL_LOCKS_EXCLUDED(db_mu_);
 
   // Absolute path of the store's directory (symbolic links resolved).
   const std::string& dir() const { return dir_; }
@@ -190,55 +209,161 @@ class Store {
   // per StoreOptions::sync_writes. Returns the RocksDB error if the write fails.
   absl::Status WriteThemeState(absl::string_view initiative,
                                const std::vector<std::pair<std::string, std::string>>& puts,
-                               SequenceNumber applied);
+                               SequenceNumber applied) ABSL_LOCKS_EXCLUDED(db_mu_);
 
   // Calls `visit(suffix, value)` for each theme-state entry of `initiative`, in key order.
   absl::Status ScanThemeState(
       absl::string_view initiative,
-      const std::function<void(absl::string_view, absl::string_view)>& visit) const;
+      const std::function<void(absl::string_view, absl::string_view)>& visit) const
+      ABSL_LOCKS_EXCLUDED(db_mu_);
 
   // The applied watermark of `initiative`, 0 when none was written.
-  absl::StatusOr<SequenceNumber> AppliedSequence(absl::string_view initiative) const;
+  absl::StatusOr<SequenceNumber> AppliedSequence(absl::string_view initiative) const
+      ABSL_LOCKS_EXCLUDED(db_mu_);
+
+  // Removes records of `initiative` and replaces its whole theme state, in one atomic
+  // WriteBatch (Admin.Forget; docs/storage.md, "Forgetting records"). The batch deletes the
+  // events entry of every record in `records`, the ids entry of its identity and, for a
+  // state kind, its assets / metrics entry (the caller passes every stored version of such
+  // an identity; a version left out stays in the log), deletes every theme-state entry of
+  // the initiative, writes `theme_puts` as WriteThemeState does, and uses up the next
+  // sequence number of the initiative, held by no record, which becomes both its last
+  // sequence and its applied watermark. Returns that number. A forgotten identity appended
+  // again later is accepted as new. Returns Aborted (nothing written) when the initiative's
+  // last sequence is not `expected_last` (records were appended since the caller read
+  // them), InvalidArgument for a bad initiative or a record without an id, and the RocksDB
+  // error if the write fails (nothing written). Thread-safe; serialized with Append. The
+  // caller keeps other writers of the initiative's theme state out meanwhile.
+  absl::StatusOr<SequenceNumber> ForgetRecords(
+      absl::string_view initiative, absl::Span<const StoredRecord> records,
+      const std::vector<std::pair<std::string, std::string>>& theme_puts,
+      SequenceNumber expected_last) ABSL_LOCKS_EXCLUDED(db_mu_, mu_);
 
   // Writes refresh-plan task records of `initiative` (tasks column family), key -> opaque
   // value, in one atomic WriteBatch. Keys must be non-empty. Returns the RocksDB error.
   absl::Status PutTasks(absl::string_view initiative,
-                        const std::vector<std::pair<std::string, std::string>>& puts);
+                        const std::vector<std::pair<std::string, std::string>>& puts)
+      ABSL_LOCKS_EXCLUDED(db_mu_);
 
   // Calls `visit(key, value)` for every task record of `initiative`, in key order.
-  absl::Status ScanTasks(
-      absl::string_view initiative,
-      const std::function<void(absl::string_view, absl::string_view)>& visit) const;
+  absl::Status ScanTasks(absl::string_view initiative,
+                         const std::function<void(absl::string_view, absl::string_view)>& visit)
+      const ABSL_LOCKS_EXCLUDED(db_mu_);
 
   // Schema version stored in meta.
   int schema_version() const { return schema_version_; }
 
   // Current figures of the database (see StoreStats); a property RocksDB cannot give reads
   // as 0. Thread-safe; cheap enough to call on every metrics scrape (in-memory properties).
-  StoreStats Stats() const;
+  StoreStats Stats() const ABSL_LOCKS_EXCLUDED(db_mu_, health_mu_);
+
+  // Whether the store can write now: OK, or the error of the write that failed (Unavailable
+  // for I/O errors, a full disk among them: "writing batch: IO error: No space left on
+  // device: ..."). Any write that fails
+  // (Append, WriteThemeState, PutTasks) makes the store unwritable; RocksDB then refuses
+  // writes until its background error is cleared. While unwritable, a thread of the store
+  // tries to recover, first after 200 ms, then backing off to every 1 s: it writes, syncs
+  // and deletes a 1 MiB file in the store's directory (through StoreOptions::env); once
+  // that works, it calls rocksdb::DB::Resume() and rewrites the schema version (synced) as
+  // a probe. When RocksDB refuses Resume because it deems the error fatal or unrecoverable
+  // (a failed write-ahead-log append escalates to that), the thread closes and reopens the
+  // database in place instead: the reopen replays the write-ahead log (acked records are in
+  // it) and flushes it into table files, and the cached sequence numbers are reloaded. A
+  // batch whose append failed may be complete in the log and so be stored by the reopen;
+  // resending it then gives duplicates. Calls wait while the reopen runs; if reopening
+  // fails, they return Unavailable until a later attempt succeeds. When the probe succeeds,
+  // or any write does, the store is writable again. Thread-safe.
+  absl::Status WriteHealth() const ABSL_LOCKS_EXCLUDED(health_mu_);
+
+  // Called with WriteHealth() on every change between writable and unwritable, in order,
+  // and once with the current state when set. Runs on the writing thread or the store's
+  // recovery thread with the store's health lock held: it must be quick and must not call
+  // the store's health methods (WriteHealth, Stats, SetWriteHealthObserver).
+  using WriteHealthObserver = std::function<void(const absl::Status&)>;
+  // Replaces the observer (nullptr: none). Once it returns, the previous observer is not
+  // running and is not called again. Thread-safe.
+  void SetWriteHealthObserver(WriteHealthObserver observer) ABSL_LOCKS_EXCLUDED(health_mu_);
 
  private:
-  Store(const StoreOptions& options, std::unique_ptr<rocksdb::DB> db,
-        std::vector<rocksdb::ColumnFamilyHandle*> handles);
-  absl::Status LoadSequences();
+  Store(const StoreOptions& options, const rocksdb::Options& db_options,
+        std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles);
+  // Replaces last_seq_ with the last sequence numbers stored in meta.
+  absl::Status LoadSequences() ABSL_SHARED_LOCKS_REQUIRED(db_mu_) ABSL_LOCKS_EXCLUDED(mu_);
+  // Reads the stored schema version into `*version`; NotFound when none is stored, DataLoss
+  // when it does not parse.
+  absl::Status ReadSchemaVersion(int* version) const ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
+  // Unavailable while the database is closed (a reopen failed), OK otherwise.
+  absl::Status CheckOpen() const ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
+  // Destroys the column family handles and closes the database; db_ is nullptr after.
+  void CloseDb() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_mu_);
+  // Closes and reopens the database in dir_ with the same options (flushing the replayed
+  // write-ahead log into table files) and reloads what the store caches. The database
+  // stays closed when opening fails.
+  absl::Status Reopen() ABSL_LOCKS_EXCLUDED(db_mu_, mu_);
 
-  rocksdb::ColumnFamilyHandle* cf(int index) const { return handles_[index]; }
+  rocksdb::ColumnFamilyHandle* cf(int index) const ABSL_SHARED_LOCKS_REQUIRED(db_mu_) {
+    return handles_[index];
+  }
+  // Writes `batch` (synced per options_), tracking write health; `what` names the write in
+  // an error.
+  absl::Status Write(rocksdb::WriteBatch* batch, absl::string_view what)
+      ABSL_SHARED_LOCKS_REQUIRED(db_mu_) ABSL_LOCKS_EXCLUDED(health_mu_);
+  // Records the outcome of a write: writable when `status` is OK, unwritable with it
+  // otherwise; tells the observer about a change.
+  void SetWriteHealth(const absl::Status& status) ABSL_LOCKS_EXCLUDED(health_mu_);
+  // The recovery thread: Resume and probe while unwritable.
+  void RecoveryLoop() ABSL_LOCKS_EXCLUDED(health_mu_);
+  // Writes, syncs and deletes a 1 MiB file in the store's directory: OK when the disk takes
+  // writes.
+  absl::Status ProbeSpace() const;
+  // ProbeSpace, DB::Resume() (or Reopen when RocksDB refuses it as fatal, or the database
+  // is closed), then the probe write; OK when the store writes again.
+  absl::Status TryResume() ABSL_LOCKS_EXCLUDED(db_mu_, mu_, health_mu_);
+  // The probe write: rewrites the schema version, synced.
+  absl::Status ProbeWrite() ABSL_LOCKS_EXCLUDED(db_mu_);
   // Calls `visit(key without the initiative prefix, value)` for the keys of `initiative`
   // in column family `column_family`; `what` names the read in an error.
   absl::Status ScanInitiative(
       int column_family, absl::string_view initiative, const char* what,
-      const std::function<void(absl::string_view, absl::string_view)>& visit) const;
+      const std::function<void(absl::string_view, absl::string_view)>& visit) const
+      ABSL_LOCKS_EXCLUDED(db_mu_);
+  // Calls `visit(key without `prefix`, value)` for the keys of column family
+  // `column_family` from `start` on that start with `prefix`, in key order, until `visit`
+  // returns false. Reads chunks of entries under the database lock and calls `visit` for
+  // each chunk after releasing it; the next chunk starts after the last key visited, in
+  // the database as it is then (possibly reopened).
+  absl::Status ScanRange(
+      int column_family, const std::string& prefix, const std::string& start, const char* what,
+      const std::function<bool(absl::string_view, absl::string_view)>& visit) const
+      ABSL_LOCKS_EXCLUDED(db_mu_);
 
   const StoreOptions options_;
+  const rocksdb::Options db_options_;  // What Open opened the database with; Reopen too.
   std::string dir_;
   int schema_version_ = kSchemaVersion;
   std::shared_ptr<rocksdb::Statistics> statistics_;  // nullptr unless collect_statistics.
-  std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // Owned; destroyed before db_.
 
-  mutable absl::Mutex mu_;
+  // The database lock. Held shared by every call that uses db_ or handles_ (a scan while it
+  // reads a chunk, not while its visitor runs) and exclusively by Reopen and the destructor, so
+  // nothing uses the database while it is closed and reopened. Lock order: db_mu_, then mu_, then
+  // health_mu_.
+  mutable absl::Mutex db_mu_ ABSL_ACQUIRED_BEFORE(mu_, health_mu_);
+  // nullptr only after a failed Reopen (until one succeeds).
+  std::unique_ptr<rocksdb::DB> db_ ABSL_GUARDED_BY(db_mu_);
+  // Owned; destroyed before db_.
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_ ABSL_GUARDED_BY(db_mu_);
+
+  mutable absl::Mutex mu_ ABSL_ACQUIRED_BEFORE(health_mu_);
   // Last sequence per initiative; one entry per initiative, so it stays small.
   absl::flat_hash_map<std::string, SequenceNumber> last_seq_ ABSL_GUARDED_BY(mu_);
+
+  // Write health (see WriteHealth); also serializes observer calls.
+  mutable absl::Mutex health_mu_;
+  absl::Status write_error_ ABSL_GUARDED_BY(health_mu_);  // OK while writable.
+  uint64_t failed_writes_ ABSL_GUARDED_BY(health_mu_) = 0;
+  WriteHealthObserver observer_ ABSL_GUARDED_BY(health_mu_);
+  bool stopping_ ABSL_GUARDED_BY(health_mu_) = false;
+  std::thread recovery_;  // Runs RecoveryLoop; joined by the destructor.
 };
 
 }  // namespace fieldloop::storage

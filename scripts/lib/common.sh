@@ -19,6 +19,8 @@ FIELDLOOP_PACKAGES=(
   libutf8proc-dev
   libstemmer-dev
   libcurl4-openssl-dev
+  libssl-dev
+  openssl
   prometheus-cpp-dev
   python3
   python3-grpcio

@@ -39,7 +39,7 @@ void PrintInitiative(const std::string& initiative, uint64_t last, uint64_t appl
 }
 
 int OnlineBackup(const BackupOptions& o, std::FILE* out, std::FILE* err) {
-  auto channel = Connect("backup", o.server, o.connect_timeout_s, err);
+  auto channel = Connect("backup", o.server, o.connect_timeout_s, err, o.transport);
   if (channel == nullptr) return 1;
   auto stub = fieldloop::v1::Admin::NewStub(channel);
   grpc::ClientContext context;

@@ -18,6 +18,7 @@ struct BackupOptions {
   std::string data_dir;  // The data directory of a stopped fieldloopd.
   std::string to;        // The new directory to write its backup into.
   int connect_timeout_s = kDefaultConnectTimeoutS;
+  TransportOptions transport;  // TLS and access token (--tls_ca, ..., --token_file).
 };
 
 // Online: asks the server for a backup (Admin.Backup). Offline: opens the store in

@@ -20,8 +20,9 @@ namespace {
 // A Board stub on `server`, or nullptr after printing why.
 std::unique_ptr<fieldloop::v1::Board::Stub> BoardStub(const char* command,
                                                       const std::string& server, int timeout_s,
-                                                      std::FILE* err) {
-  auto channel = Connect(command, server, timeout_s, err);
+                                                      std::FILE* err,
+                                                      const TransportOptions& transport) {
+  auto channel = Connect(command, server, timeout_s, err, transport);
   return channel == nullptr ? nullptr : fieldloop::v1::Board::NewStub(channel);
 }
 
@@ -59,7 +60,7 @@ int RunSnapshot(const SnapshotOptions& o, std::FILE* out, std::FILE* err) {
       return 1;
     }
   }
-  auto stub = BoardStub("snapshot", o.server, o.connect_timeout_s, err);
+  auto stub = BoardStub("snapshot", o.server, o.connect_timeout_s, err, o.transport);
   if (stub == nullptr) return 1;
   std::vector<std::string> initiatives;
   if (!o.initiative.empty()) {
@@ -122,7 +123,7 @@ int RunImportPlan(const ImportPlanOptions& o, std::FILE* out, std::FILE* err) {
   std::stringstream buf;
   buf << in.rdbuf();
   if (!o.server.empty()) {
-    auto stub = BoardStub("import-plan", o.server, o.connect_timeout_s, err);
+    auto stub = BoardStub("import-plan", o.server, o.connect_timeout_s, err, o.transport);
     if (stub == nullptr) return 1;
     grpc::ClientContext context;
     fieldloop::v1::ImportPlanRequest request;

@@ -14,6 +14,7 @@ struct SnapshotOptions {
   std::string initiative;  // Empty: every initiative the server has.
   std::string as_of;       // YYYY-MM-DD; empty: the server's today (UTC).
   int connect_timeout_s = kDefaultConnectTimeoutS;
+  TransportOptions transport;  // TLS and access token (--tls_ca, ..., --token_file).
 };
 
 // The weekly snapshot job: asks the server to materialize (Board.Materialize with
@@ -28,6 +29,7 @@ struct ImportPlanOptions {
   std::string data_dir;    // into the one-shot store `fieldloop run` uses (default
   std::string out;         // <out>/.fieldloop/data, out default ".", as for run).
   int connect_timeout_s = kDefaultConnectTimeoutS;
+  TransportOptions transport;  // TLS and access token (--tls_ca, ..., --token_file).
 };
 
 // Imports people's edits (status, owner, due) from an edited plan. Exit status: 0 all rows

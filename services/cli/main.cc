@@ -11,6 +11,7 @@
 #include "services/cli/backup_commands.h"
 #include "services/cli/board_commands.h"
 #include "services/cli/eval_command.h"
+#include "services/cli/forget_command.h"
 #include "services/cli/push_command.h"
 #include "services/cli/run_command.h"
 #include "services/cli/themes_commands.h"
@@ -91,12 +92,31 @@ constexpr char kUsage[] =
     "      the path, size and records per initiative. Exit status: 0 done, 2 refused or\n"
     "      failed (backups off, bad name, the directory exists), 1 usage or connection error\n"
     "      or the store cannot be opened. --connect_timeout as for push.\n"
+    "  forget --server HOST:PORT --initiative NAME (--record_id ID ... | --rep_id REP)\n"
+    "      [--connect_timeout S]\n"
+    "      Removes records of one initiative from the server's store and theme state\n"
+    "      (Admin.Forget): those with the given ids (any kind; repeat --record_id), and with\n"
+    "      --rep_id every feedback event, call transcript and onboarding metric row of that\n"
+    "      rep. Themes are rebuilt from the records left (theme ids may change); the next\n"
+    "      board no longer shows them. Boards already written, backups and webhook\n"
+    "      deliveries are not touched; producers must stop sending the ids (a resent one is\n"
+    "      stored again). Prints counts per kind. Exit status: 0 done (also when nothing\n"
+    "      matched), 2 refused or failed, 1 usage or connection error.\n"
     "  restore --from BACKUP --data_dir NEWDIR\n"
     "      Copies a backup into the new data directory NEWDIR (full copies), checks that it\n"
     "      opens and prints what it holds; then start fieldloopd --data_dir=NEWDIR. Exit\n"
     "      status: 0 done, 1 usage error, NEWDIR exists, not a backup, or the copy failed.\n"
     "  help\n"
-    "      Prints this text.\n";
+    "      Prints this text.\n"
+    "\n"
+    "Every command given --server also takes, for a server with TLS or access tokens\n"
+    "(docs/operations.md, \"Access control and TLS\"):\n"
+    "  --tls_ca FILE       TLS: PEM file of the CA that signed the server's certificate.\n"
+    "  --tls_cert FILE, --tls_key FILE\n"
+    "                      A client certificate and its key (a server with --tls_client_ca).\n"
+    "  --token_file FILE   The access token, on the file's first line. Default: the\n"
+    "                      FIELDLOOP_TOKEN environment variable. (No flag takes the token\n"
+    "                      itself: it would show in ps.)\n";
 
 // Parses "--name=value" or "--name value"; returns true and advances `i` when matched.
 bool TakeFlag(const std::vector<std::string>& args, size_t& i, const char* name,
@@ -112,6 +132,16 @@ bool TakeFlag(const std::vector<std::string>& args, size_t& i, const char* name,
     return true;
   }
   return false;
+}
+
+// Parses the TLS and token flags (--tls_ca, --tls_cert, --tls_key, --token_file) of a
+// command that talks to a server; returns true and advances `i` when matched.
+bool TakeTransportFlag(const std::vector<std::string>& args, size_t& i,
+                       fieldloop::cli::TransportOptions* transport) {
+  return TakeFlag(args, i, "tls_ca", &transport->tls_ca) ||
+         TakeFlag(args, i, "tls_cert", &transport->tls_cert) ||
+         TakeFlag(args, i, "tls_key", &transport->tls_key) ||
+         TakeFlag(args, i, "token_file", &transport->token_file);
 }
 
 // Parses --connect_timeout SECONDS into `seconds`: returns 1 when taken, 0 when args[i] is
@@ -133,7 +163,8 @@ int Push(const std::vector<std::string>& args) {
   options.progress = isatty(STDERR_FILENO);
   for (size_t i = 0; i < args.size(); ++i) {
     if (TakeFlag(args, i, "server", &options.server) ||
-        TakeFlag(args, i, "initiative", &options.initiative)) {
+        TakeFlag(args, i, "initiative", &options.initiative) ||
+        TakeTransportFlag(args, i, &options.transport)) {
       continue;
     }
     if (const int taken = TakeConnectTimeout("push", args, i, &options.connect_timeout_s)) {
@@ -231,7 +262,7 @@ int Snapshot(const std::vector<std::string>& args) {
   fieldloop::cli::SnapshotOptions o;
   for (size_t i = 0; i < args.size(); ++i) {
     if (TakeFlag(args, i, "server", &o.server) || TakeFlag(args, i, "initiative", &o.initiative) ||
-        TakeFlag(args, i, "as_of", &o.as_of)) {
+        TakeFlag(args, i, "as_of", &o.as_of) || TakeTransportFlag(args, i, &o.transport)) {
       continue;
     }
     if (const int taken = TakeConnectTimeout("snapshot", args, i, &o.connect_timeout_s)) {
@@ -249,7 +280,8 @@ int ImportPlan(const std::vector<std::string>& args) {
   fieldloop::cli::ImportPlanOptions o;
   for (size_t i = 0; i < args.size(); ++i) {
     if (TakeFlag(args, i, "server", &o.server) || TakeFlag(args, i, "initiative", &o.initiative) ||
-        TakeFlag(args, i, "out", &o.out) || TakeFlag(args, i, "data_dir", &o.data_dir)) {
+        TakeFlag(args, i, "out", &o.out) || TakeFlag(args, i, "data_dir", &o.data_dir) ||
+        TakeTransportFlag(args, i, &o.transport)) {
       continue;
     }
     if (const int taken = TakeConnectTimeout("import-plan", args, i, &o.connect_timeout_s)) {
@@ -276,7 +308,7 @@ bool ThemesFlags(const char* command, const std::vector<std::string>& args,
         TakeFlag(args, i, "initiative", &o->initiative) || TakeFlag(args, i, "as_of", &o->as_of) ||
         TakeFlag(args, i, "region", &o->region) || TakeFlag(args, i, "segment", &o->segment) ||
         TakeFlag(args, i, "source", &o->source) || TakeFlag(args, i, "since", &o->since) ||
-        TakeFlag(args, i, "order", &o->order)) {
+        TakeFlag(args, i, "order", &o->order) || TakeTransportFlag(args, i, &o->transport)) {
       continue;
     }
     if (args[i] == "--json") {
@@ -340,7 +372,8 @@ int Backup(const std::vector<std::string>& args) {
   fieldloop::cli::BackupOptions o;
   for (size_t i = 0; i < args.size(); ++i) {
     if (TakeFlag(args, i, "server", &o.server) || TakeFlag(args, i, "name", &o.name) ||
-        TakeFlag(args, i, "data_dir", &o.data_dir) || TakeFlag(args, i, "to", &o.to)) {
+        TakeFlag(args, i, "data_dir", &o.data_dir) || TakeFlag(args, i, "to", &o.to) ||
+        TakeTransportFlag(args, i, &o.transport)) {
       continue;
     }
     if (const int taken = TakeConnectTimeout("backup", args, i, &o.connect_timeout_s)) {
@@ -351,6 +384,28 @@ int Backup(const std::vector<std::string>& args) {
     return 1;
   }
   return fieldloop::cli::RunBackup(o, stdout, stderr);
+}
+
+int Forget(const std::vector<std::string>& args) {
+  fieldloop::cli::ForgetOptions o;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string id;
+    if (TakeFlag(args, i, "record_id", &id)) {
+      o.record_ids.push_back(id);
+      continue;
+    }
+    if (TakeFlag(args, i, "server", &o.server) || TakeFlag(args, i, "initiative", &o.initiative) ||
+        TakeFlag(args, i, "rep_id", &o.rep_id) || TakeTransportFlag(args, i, &o.transport)) {
+      continue;
+    }
+    if (const int taken = TakeConnectTimeout("forget", args, i, &o.connect_timeout_s)) {
+      if (taken < 0) return 1;
+      continue;
+    }
+    std::fprintf(stderr, "fieldloop forget: unexpected argument %s\n\n%s", args[i].c_str(), kUsage);
+    return 1;
+  }
+  return fieldloop::cli::RunForget(o, stdout, stderr);
 }
 
 int Restore(const std::vector<std::string>& args) {
@@ -386,6 +441,7 @@ int main(int argc, char** argv) {
   if (command == "watch") return Watch(args);
   if (command == "backup") return Backup(args);
   if (command == "restore") return Restore(args);
+  if (command == "forget") return Forget(args);
   std::fprintf(stderr, "fieldloop: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return 1;
 }

@@ -83,7 +83,7 @@ int RunPush(const PushOptions& options, std::FILE* out, std::FILE* err) {
     }
   }
 
-  auto channel = Connect("push", options.server, options.connect_timeout_s, err);
+  auto channel = Connect("push", options.server, options.connect_timeout_s, err, options.transport);
   if (channel == nullptr) return kPushUsageOrIo;
   auto stub = fieldloop::v1::Ingest::NewStub(channel);
   grpc::ClientContext context;

@@ -16,6 +16,7 @@ struct PushOptions {
   std::vector<std::string> files;
   bool progress = false;  // Show a progress line updated in place (on a terminal).
   int connect_timeout_s = kDefaultConnectTimeoutS;  // How long to wait for the server.
+  TransportOptions transport;  // TLS and access token (--tls_ca, ..., --token_file).
 };
 
 // Exit status of push.

@@ -44,7 +44,7 @@ std::unique_ptr<fieldloop::v1::Themes::Stub> ThemesStub(const char* command, con
                  o.as_of.c_str());
     return nullptr;
   }
-  auto channel = Connect(command, o.server, o.connect_timeout_s, err);
+  auto channel = Connect(command, o.server, o.connect_timeout_s, err, o.transport);
   return channel == nullptr ? nullptr : fieldloop::v1::Themes::NewStub(channel);
 }
 

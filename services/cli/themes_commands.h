@@ -18,6 +18,7 @@ struct ThemesOptions {
   bool json = false;       // JSON Lines instead of a table.
   std::string as_of;       // YYYY-MM-DD; empty: the server's today (UTC).
   int connect_timeout_s = kDefaultConnectTimeoutS;
+  TransportOptions transport;  // TLS and access token (--tls_ca, ..., --token_file).
   // themes: filters ("" = any), order (priority, mentions, recency) and how many to print
   // (0: all).
   std::string region, segment, source;

@@ -145,7 +145,8 @@ std::string FieldloopdPath(const char* argv0) {
 class CrashLoop {
  public:
   CrashLoop(std::string binary, std::string work_dir)
-      : binary_(std::move(binary)), work_dir_(std::move(work_dir)),
+      : binary_(std::move(binary)),
+        work_dir_(std::move(work_dir)),
         rng_(absl::GetFlag(FLAGS_seed)) {}
 
   // Runs the cycles and the verification; returns the process exit status.
@@ -157,10 +158,11 @@ class CrashLoop {
       Cycle(c);
       if (every > 0 && (c + 1) % every == 0) {
         const double s = Seconds(start);
-        std::printf("crashloop: cycle %d/%d: %lld sent, %lld acked, %zu ids, %zu violations, "
-                    "%.1f s (%.1f cycles/min)\n",
-                    c + 1, cycles, static_cast<long long>(sent_), static_cast<long long>(acked_),
-                    ids_.size(), violations_.size(), s, (c + 1) * 60.0 / s);
+        std::printf(
+            "crashloop: cycle %d/%d: %lld sent, %lld acked, %zu ids, %zu violations, "
+            "%.1f s (%.1f cycles/min)\n",
+            c + 1, cycles, static_cast<long long>(sent_), static_cast<long long>(acked_),
+            ids_.size(), violations_.size(), s, (c + 1) * 60.0 / s);
         std::fflush(stdout);
       }
     }
@@ -231,8 +233,7 @@ class CrashLoop {
   void Book(int cycle, const std::string& id, const IngestAck& ack, const std::string& where) {
     IdState& s = ids_[id];
     if (ack.record_id() != id) {
-      Violation(absl::StrCat(where, ": ack for '", ack.record_id(), "' where '", id,
-                             "' was sent"));
+      Violation(absl::StrCat(where, ": ack for '", ack.record_id(), "' where '", id, "' was sent"));
       return;
     }
     if (ack.status() != fieldloop::v1::ACK_STATUS_ACCEPTED &&
@@ -244,9 +245,9 @@ class CrashLoop {
     if (accepted) {
       ++s.accepted;
       if (s.acked_cycle >= 0 && s.acked_cycle != cycle) {
-        Violation(absl::StrCat("LOST: ", id, " was acked in cycle ", s.acked_cycle,
-                               " (sequence ", s.sequence, ") but ", where,
-                               " accepted it again (sequence ", ack.sequence(), ")"));
+        Violation(absl::StrCat("LOST: ", id, " was acked in cycle ", s.acked_cycle, " (sequence ",
+                               s.sequence, ") but ", where, " accepted it again (sequence ",
+                               ack.sequence(), ")"));
       } else if (s.accepted > 1) {
         Violation(absl::StrCat("STORED TWICE: ", id, " ACCEPTED ", s.accepted, " times (", where,
                                ", sequence ", ack.sequence(), ")"));
@@ -322,9 +323,8 @@ class CrashLoop {
     resend.ids = sent_ids_;
     RunStream(address_, &resend);
     if (!resend.status.ok() || resend.acks.size() != resend.ids.size()) {
-      Violation(absl::StrCat("final resend: ", resend.acks.size(), " acks for ",
-                             resend.ids.size(), " records, status ",
-                             resend.status.error_message()));
+      Violation(absl::StrCat("final resend: ", resend.acks.size(), " acks for ", resend.ids.size(),
+                             " records, status ", resend.status.error_message()));
     }
     std::vector<std::string> by_sequence(sent_ids_.size() + 1);
     for (size_t i = 0; i < resend.acks.size() && i < resend.ids.size(); ++i) {
@@ -342,8 +342,8 @@ class CrashLoop {
         Violation(absl::StrCat("final resend: ", id, " has sequence ", seq, ", outside 1..",
                                sent_ids_.size(), " (more records stored than ids sent)"));
       } else if (!by_sequence[seq].empty() && by_sequence[seq] != id) {
-        Violation(absl::StrCat("final resend: ", id, " and ", by_sequence[seq],
-                               " share sequence ", seq));
+        Violation(
+            absl::StrCat("final resend: ", id, " and ", by_sequence[seq], " share sequence ", seq));
       } else {
         by_sequence[seq] = id;
       }
@@ -387,13 +387,12 @@ class CrashLoop {
       token = response.next_page_token();
     } while (!token.empty());
     if (total >= 0 && total != themes_) {
-      Violation(absl::StrCat("ListThemes: ", themes_, " themes over the pages, total says ",
-                             total));
+      Violation(
+          absl::StrCat("ListThemes: ", themes_, " themes over the pages, total says ", total));
     }
     if (mentions_ != static_cast<int64_t>(sent_ids_.size())) {
       Violation(absl::StrCat("themes: ", mentions_, " mentions over ", themes_,
-                             " themes, want one per stored feedback event: ",
-                             sent_ids_.size()));
+                             " themes, want one per stored feedback event: ", sent_ids_.size()));
     }
 
     // 4: the board and the plan.
@@ -411,8 +410,7 @@ class CrashLoop {
       } else if (response.stub() || response.plan_path().empty() ||
                  std::filesystem::file_size(response.board_path(), ec) == 0 ||
                  std::filesystem::file_size(response.plan_path(), ec) == 0) {
-        Violation(absl::StrCat("Materialize: no board or no CSV: ",
-                               response.ShortDebugString()));
+        Violation(absl::StrCat("Materialize: no board or no CSV: ", response.ShortDebugString()));
       } else if (response.applied_sequence() != sent_ids_.size()) {
         Violation(absl::StrCat("Materialize: applied sequence ", response.applied_sequence(),
                                ", want ", sent_ids_.size()));
@@ -422,8 +420,7 @@ class CrashLoop {
     }
     daemon->Signal(SIGTERM);
     if (const int status = daemon->Wait(); status != 0) {
-      Violation(absl::StrCat("final fieldloopd exited with ", status, ": ",
-                             daemon->DrainOutput()));
+      Violation(absl::StrCat("final fieldloopd exited with ", status, ": ", daemon->DrainOutput()));
     }
   }
 
@@ -435,11 +432,10 @@ class CrashLoop {
     for (const std::string& v : violations_) lost += v.rfind("LOST", 0) == 0;
     std::printf("crashloop summary (seed %llu):\n",
                 static_cast<unsigned long long>(absl::GetFlag(FLAGS_seed)));
-    std::printf("  cycles: %zu of %d (SIGKILL each), %lld cut a stream short\n", d.size(),
-                cycles, static_cast<long long>(kills_mid_stream_));
+    std::printf("  cycles: %zu of %d (SIGKILL each), %lld cut a stream short\n", d.size(), cycles,
+                static_cast<long long>(kills_mid_stream_));
     std::printf("  records sent: %lld (%lld resends of an earlier id), distinct ids: %zu\n",
-                static_cast<long long>(sent_), static_cast<long long>(resends_),
-                sent_ids_.size());
+                static_cast<long long>(sent_), static_cast<long long>(resends_), sent_ids_.size());
     std::printf("  acked before the kills: %lld (%lld duplicate); cycles with no ack: %lld\n",
                 static_cast<long long>(acked_), static_cast<long long>(duplicate_acks_),
                 static_cast<long long>(cycles_without_ack_));
@@ -494,8 +490,7 @@ int main(int argc, char** argv) {
     }
     work_dir = tmpl;
   } else if (std::filesystem::exists(work_dir + "/data")) {
-    std::fprintf(stderr, "crashloop: %s/data exists; give an empty --work_dir\n",
-                 work_dir.c_str());
+    std::fprintf(stderr, "crashloop: %s/data exists; give an empty --work_dir\n", work_dir.c_str());
     return 2;
   }
   const std::string binary = fieldloop::crashloop::FieldloopdPath(argv[0]);

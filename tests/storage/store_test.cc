@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/files.h"
@@ -274,7 +275,7 @@ TEST(Store, CheckpointRefusesAnExistingDirectoryOrOneInsideTheStore) {
 TEST(Store, StatsReportSstBytesOnceFlushedAndStallTimeOnlyWithStatistics) {
   testing::TempDir dir;
   {
-    auto store = OpenOrDie(dir.path());
+    auto store = OpenOrDie(dir.Sub("db"));
     ASSERT_TRUE(
         store->Append({Rec("a", RecordKind::kFeedbackEvent, "1", std::string(4096, 'x'))}).ok());
     const StoreStats stats = store->Stats();
@@ -283,10 +284,13 @@ TEST(Store, StatsReportSstBytesOnceFlushedAndStallTimeOnlyWithStatistics) {
   }
   StoreOptions options;
   options.collect_statistics = true;
-  auto store = OpenOrDie(dir.path(), options);  // Recovery writes the log into an SST file.
+  // Recovery replays the log into the memtables (no flush at open); a checkpoint flushes them.
+  auto store = OpenOrDie(dir.Sub("db"), options);
+  EXPECT_EQ(store->Stats().sst_files_bytes, 0u);
+  ASSERT_TRUE(store->Checkpoint(dir.Sub("copy")).ok());
   const StoreStats stats = store->Stats();
   uintmax_t on_disk = 0;
-  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+  for (const auto& e : std::filesystem::directory_iterator(dir.Sub("db"))) {
     if (e.path().extension() == ".sst") on_disk += e.file_size();
   }
   EXPECT_GT(stats.sst_files_bytes, 0u);
@@ -388,6 +392,26 @@ TEST(Store, UnreadableSchemaVersionIsDataLoss) {
     EXPECT_EQ(store.status().code(), absl::StatusCode::kDataLoss) << bad;
     EXPECT_THAT(std::string(store.status().message()), HasSubstr("bad storage schema version"));
   }
+}
+
+// A crash loop restarts the store again and again; each start must not add level-0 files
+// (RocksDB stops writes at 36 of them), so the write-ahead log is replayed, not flushed.
+TEST(Store, ReopeningReplaysTheLogWithoutWritingNewTableFiles) {
+  testing::TempDir dir;
+  for (int start = 0; start < 12; ++start) {
+    auto store = OpenOrDie(dir.path());
+    ASSERT_NE(store, nullptr);
+    ASSERT_EQ(store->LastSequence("a"), static_cast<SequenceNumber>(start));
+    ASSERT_TRUE(
+        store->Append({Rec("a", RecordKind::kFeedbackEvent, absl::StrCat(start), "x")}).ok());
+  }
+  int sst_files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    if (e.path().extension() == ".sst") ++sst_files;
+  }
+  EXPECT_EQ(sst_files, 0);
+  auto store = OpenOrDie(dir.path());
+  EXPECT_EQ(store->LastSequence("a"), 12u);
 }
 
 }  // namespace

@@ -1,0 +1,254 @@
+#include "services/auth.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "pipeline/record_validator.h"
+
+namespace fieldloop::services {
+namespace {
+
+constexpr size_t kHashHexLength = 64;
+constexpr size_t kMaxNameLength = 64;
+
+bool IsHashHex(absl::string_view field) {
+  return field.size() == kHashHexLength && std::all_of(field.begin(), field.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+bool IsValidName(absl::string_view name) {
+  return !name.empty() && name.size() <= kMaxNameLength &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
+                  c == '-';
+         });
+}
+
+// The token of `authorization: Bearer <token>` metadata; empty when there is none.
+absl::string_view BearerToken(const grpc::ServerContextBase& context) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find("authorization");
+  if (it == metadata.end()) return {};
+  absl::string_view value(it->second.data(), it->second.size());
+  constexpr absl::string_view kScheme = "bearer ";
+  if (value.size() <= kScheme.size() ||
+      !absl::EqualsIgnoreCase(value.substr(0, kScheme.size()), kScheme)) {
+    return {};
+  }
+  return absl::StripAsciiWhitespace(value.substr(kScheme.size()));
+}
+
+}  // namespace
+
+absl::string_view RoleName(Role role) {
+  switch (role) {
+    case Role::kProducer:
+      return "producer";
+    case Role::kReader:
+      return "reader";
+    case Role::kAdmin:
+      return "admin";
+  }
+  return "unknown";
+}
+
+bool Grants(Role role, Permission permission) {
+  if (role == Role::kAdmin) return true;
+  switch (permission) {
+    case Permission::kIngest:
+      return role == Role::kProducer;
+    case Permission::kRead:
+      return role == Role::kReader;
+    case Permission::kWaitApplied:
+      return role == Role::kProducer || role == Role::kReader;
+    case Permission::kAdmin:
+      return false;
+  }
+  return false;
+}
+
+bool TokenGrant::Covers(absl::string_view initiative) const {
+  return all_initiatives || std::binary_search(initiatives.begin(), initiatives.end(), initiative);
+}
+
+std::string TokenHash(absl::string_view token) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(token.data(), token.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
+    return std::string();  // Matches no line of a tokens file.
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(2 * length);
+  for (unsigned int i = 0; i < length; ++i) {
+    hex.push_back(kHex[digest[i] >> 4]);
+    hex.push_back(kHex[digest[i] & 0xf]);
+  }
+  return hex;
+}
+
+absl::StatusOr<TokenTable> ParseTokens(absl::string_view contents, absl::string_view source) {
+  TokenTable table;
+  absl::flat_hash_set<std::string> names;
+  int line_number = 0;
+  for (absl::string_view line : absl::StrSplit(contents, '\n')) {
+    ++line_number;
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty() || line[0] == '#') continue;
+    auto error = [&](absl::string_view what) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ":", line_number, ": ", what));
+    };
+    std::vector<absl::string_view> fields =
+        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+    if (fields.size() != 4) {
+      return error(absl::StrCat("expected 4 fields (sha256-hex name role initiatives), found ",
+                                fields.size()));
+    }
+    if (!IsHashHex(fields[0])) {
+      // Not quoted: it may be a token pasted where its hash belongs.
+      return error(
+          "hash: the first field must be the token's SHA-256 as 64 lowercase hex digits "
+          "(printf %s \"$TOKEN\" | sha256sum), not the token itself");
+    }
+    TokenGrant grant;
+    if (!IsValidName(fields[1])) {
+      return error(absl::StrCat("name '", absl::CEscape(fields[1].substr(0, kMaxNameLength)),
+                                "' must be 1 to 64 of A-Z a-z 0-9 . _ -"));
+    }
+    grant.name = std::string(fields[1]);
+    if (fields[2] == "producer") {
+      grant.role = Role::kProducer;
+    } else if (fields[2] == "reader") {
+      grant.role = Role::kReader;
+    } else if (fields[2] == "admin") {
+      grant.role = Role::kAdmin;
+    } else {
+      return error(absl::StrCat("role '", absl::CEscape(fields[2].substr(0, 32)),
+                                "' must be producer, reader or admin"));
+    }
+    if (fields[3] == "*") {
+      grant.all_initiatives = true;
+    } else {
+      for (absl::string_view initiative : absl::StrSplit(fields[3], ',')) {
+        if (!pipeline::IsValidInitiative(initiative)) {
+          return error(absl::StrCat("initiatives: '", absl::CEscape(initiative.substr(0, 64)),
+                                    "' is not an initiative name ([a-z0-9][a-z0-9._-]{0,63}); "
+                                    "list them separated by commas, or write * for all"));
+        }
+        grant.initiatives.emplace_back(initiative);
+      }
+      std::sort(grant.initiatives.begin(), grant.initiatives.end());
+      grant.initiatives.erase(std::unique(grant.initiatives.begin(), grant.initiatives.end()),
+                              grant.initiatives.end());
+    }
+    if (!names.insert(grant.name).second) {
+      return error(absl::StrCat("name '", grant.name, "' is already used by an earlier line"));
+    }
+    if (!table.emplace(std::string(fields[0]), std::move(grant)).second) {
+      return error("hash: the same token hash is on an earlier line");
+    }
+  }
+  if (table.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source,
+                     ": no token (every line is blank or a comment); an empty tokens "
+                     "file would lock every caller out"));
+  }
+  return table;
+}
+
+absl::StatusOr<TokenTable> ReadTokensFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const int error = errno;
+    const std::string message =
+        absl::StrCat("--auth_tokens: cannot read '", path, "': ", std::strerror(error));
+    return error == EACCES ? absl::PermissionDeniedError(message) : absl::NotFoundError(message);
+  }
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  return ParseTokens(contents.str(), path);
+}
+
+Authorizer::Authorizer(TokenTable tokens, ServerMetrics* metrics, EventLog* log)
+    : enabled_(true), tokens_(std::move(tokens)), metrics_(metrics), log_(log) {}
+
+grpc::Status Authorizer::Fail(grpc::StatusCode code, absl::string_view method,
+                              const grpc::ServerContextBase& context, absl::string_view who,
+                              std::string message) const {
+  const bool unauthenticated = code == grpc::StatusCode::UNAUTHENTICATED;
+  if (metrics_ != nullptr) {
+    metrics_->RecordAuthFailure(unauthenticated ? "unauthenticated" : "permission_denied", method);
+  }
+  const uint64_t n = failures_.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (log_ != nullptr && IsLoggedRepeat(n)) {
+    // `message` names no token; `who` is a token's name or "a caller without a valid token".
+    log_->Warning("auth", "%s refused for %s from %s: %s (%d refusals so far)", method, who,
+                  context.peer(), message, n);
+  }
+  return grpc::Status(code, message);
+}
+
+grpc::Status Authorizer::Admit(const grpc::ServerContextBase& context, absl::string_view method,
+                               Permission permission, Caller* caller) const {
+  *caller = Caller();
+  if (!enabled_) return grpc::Status::OK;
+  const absl::string_view token = BearerToken(context);
+  if (token.empty()) {
+    return Fail(grpc::StatusCode::UNAUTHENTICATED, method, context, "a caller without a token",
+                "no access token: send 'authorization: Bearer <token>' metadata (fieldloop: "
+                "--token_file or FIELDLOOP_TOKEN)");
+  }
+  auto it = tokens_.find(TokenHash(token));
+  if (it == tokens_.end()) {
+    return Fail(grpc::StatusCode::UNAUTHENTICATED, method, context, "an unknown token",
+                "the access token is not valid");
+  }
+  const TokenGrant& grant = it->second;
+  if (!Grants(grant.role, permission)) {
+    return Fail(grpc::StatusCode::PERMISSION_DENIED, method, context, grant.name,
+                absl::StrCat("token '", grant.name, "' has role ", RoleName(grant.role),
+                             ", which may not call ", method));
+  }
+  *caller = Caller(&grant);
+  return grpc::Status::OK;
+}
+
+grpc::Status Authorizer::Check(const grpc::ServerContextBase& context, absl::string_view method,
+                               Permission permission, absl::string_view initiative) const {
+  Caller caller;
+  if (grpc::Status s = Admit(context, method, permission, &caller); !s.ok()) return s;
+  if (caller.Covers(initiative)) return grpc::Status::OK;
+  return Fail(grpc::StatusCode::PERMISSION_DENIED, method, context, caller.name(),
+              absl::StrCat("token '", caller.name(), "' may not touch initiative '",
+                           absl::CEscape(initiative.substr(0, 64)), "'"));
+}
+
+grpc::Status Authorizer::CheckAll(const grpc::ServerContextBase& context, absl::string_view method,
+                                  Permission permission) const {
+  Caller caller;
+  if (grpc::Status s = Admit(context, method, permission, &caller); !s.ok()) return s;
+  if (caller.CoversAll()) return grpc::Status::OK;
+  return Fail(grpc::StatusCode::PERMISSION_DENIED, method, context, caller.name(),
+              absl::StrCat("token '", caller.name(), "' may not call ", method,
+                           ", which acts on every initiative: it needs * as its initiatives"));
+}
+
+void Authorizer::CountDenied(absl::string_view method) const {
+  if (metrics_ != nullptr) metrics_->RecordAuthFailure("permission_denied", method);
+}
+
+}  // namespace fieldloop::services

@@ -1,0 +1,194 @@
+// Access control of fieldloopd: bearer tokens from a tokens file (--auth_tokens), each with
+// a role and the initiatives it may touch (docs/operations.md, "Access control and TLS").
+//
+// The tokens file holds one token per line, fields separated by spaces or tabs:
+//
+//   # sha256 of the token (lowercase hex)                          name        role initiatives
+//   9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 crm-export  producer
+//   q3-push,q4-launch 60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752 board-bot
+//   reader    *
+//
+// The hash is the SHA-256 of the token's bytes in lowercase hex: `printf %s "$TOKEN" |
+// sha256sum`. The file never holds a token itself. Blank lines and lines starting with `#`
+// are ignored. Names are [A-Za-z0-9._-]{1,64} and unique; roles are producer, reader or
+// admin; initiatives are `*` (every initiative) or a comma-separated list of initiative
+// names.
+//
+// Roles (what Permission each grants, on the initiatives of its line):
+//   producer: kIngest, kWaitApplied.
+//   reader:   kRead (every Board and Themes call), kWaitApplied.
+//   admin:    all of the above, and kAdmin (Admin.Backup, Admin.Forget).
+//
+// A call carries its token as `authorization: Bearer <token>` metadata. The token is never
+// logged, echoed in an error or kept after the call: only its hash is compared.
+#ifndef FIELDLOOP_SERVICES_AUTH_H_
+#define FIELDLOOP_SERVICES_AUTH_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "grpcpp/grpcpp.h"
+#include "services/event_log.h"
+#include "services/metrics.h"
+
+namespace fieldloop::services {
+
+enum class Role { kProducer, kReader, kAdmin };
+
+// "producer", "reader" or "admin".
+absl::string_view RoleName(Role role);
+
+// What a call needs of its caller's role.
+enum class Permission {
+  kIngest,       // Ingest.Stream.
+  kRead,         // Board.* and Themes.* (including task edits and materializations).
+  kWaitApplied,  // Ingest.WaitApplied: producers and readers both wait for themes.
+  kAdmin,        // Admin.*.
+};
+
+// True if `role` grants `permission` (the table above).
+bool Grants(Role role, Permission permission);
+
+// One line of the tokens file.
+struct TokenGrant {
+  // Who holds the token (logs and metrics may show it; it is not a secret).
+  std::string name;
+  Role role = Role::kReader;
+  // `*`: every initiative, present and future.
+  bool all_initiatives = false;
+  // The initiatives of the line when not all_initiatives; sorted, no duplicates.
+  std::vector<std::string> initiatives;
+
+  // True if the grant covers `initiative`.
+  bool Covers(absl::string_view initiative) const;
+};
+
+// Grants by the token's SHA-256 in lowercase hex.
+using TokenTable = absl::flat_hash_map<std::string, TokenGrant>;
+
+// Lowercase hex SHA-256 of `token`'s bytes, as the tokens file holds it.
+std::string TokenHash(absl::string_view token);
+
+// Parses a tokens file's contents. Returns InvalidArgument naming `source`, the line number
+// and the field at fault ("tokens.txt:3: role 'writer' must be producer, reader or admin")
+// for a malformed line, a duplicate hash or name, or a file without any token. Error
+// messages never quote a hash field that is not a well-formed hash (it may be a token
+// pasted by mistake).
+absl::StatusOr<TokenTable> ParseTokens(absl::string_view contents, absl::string_view source);
+
+// Reads and parses the tokens file at `path`. NotFound / PermissionDenied (naming the
+// path) when it cannot be read, otherwise as ParseTokens.
+absl::StatusOr<TokenTable> ReadTokensFile(const std::string& path);
+
+// The caller of one call, once authenticated. Without access control (no tokens file) it
+// covers everything.
+class Caller {
+ public:
+  // A caller without access control: covers every initiative.
+  Caller() = default;
+  explicit Caller(const TokenGrant* grant) : grant_(grant) {}
+
+  // True if the caller may touch `initiative` (always without access control).
+  bool Covers(absl::string_view initiative) const {
+    return grant_ == nullptr || grant_->Covers(initiative);
+  }
+  // True if the caller may touch every initiative.
+  bool CoversAll() const { return grant_ == nullptr || grant_->all_initiatives; }
+  // The token's name; "anonymous" without access control.
+  absl::string_view name() const {
+    return grant_ != nullptr ? absl::string_view(grant_->name) : absl::string_view("anonymous");
+  }
+
+ private:
+  const TokenGrant* grant_ = nullptr;  // Owned by the Authorizer.
+};
+
+// Checks the bearer token of each call against a TokenTable. Every failure is counted in
+// the metrics (fieldloop_auth_failures_total{code, method}) and, rate-limited, logged at
+// WARNING with the method, the peer and, for a known token, its name; never the token or
+// its hash. Thread-safe; immutable once built.
+//
+// `method` arguments are the "Service.Method" label of the call, e.g. "Board.GetBoard".
+class Authorizer {
+ public:
+  // No access control: every call is allowed.
+  Authorizer() = default;
+  // Access control by `tokens`. `metrics` and `log` (either may be nullptr) must outlive
+  // this object.
+  Authorizer(TokenTable tokens, ServerMetrics* metrics, EventLog* log);
+  Authorizer(const Authorizer&) = delete;
+  Authorizer& operator=(const Authorizer&) = delete;
+
+  // True when tokens are checked.
+  bool enabled() const { return enabled_; }
+
+  // Authenticates the call and checks that its role grants `permission`. OK with the
+  // caller in `*caller`; UNAUTHENTICATED when the metadata holds no bearer token or an
+  // unknown one; PERMISSION_DENIED when the role does not grant `permission`.
+  grpc::Status Admit(const grpc::ServerContextBase& context, absl::string_view method,
+                     Permission permission, Caller* caller) const;
+
+  // Admit, then PERMISSION_DENIED unless the caller covers `initiative`. The usual check of
+  // a call that names its initiative, one line in a handler:
+  //   if (grpc::Status s = CheckAccess(authz_, *context, "Board.GetBoard", Permission::kRead,
+  //                                    request->initiative()); !s.ok()) return s;
+  grpc::Status Check(const grpc::ServerContextBase& context, absl::string_view method,
+                     Permission permission, absl::string_view initiative) const;
+
+  // Admit, then PERMISSION_DENIED unless the caller covers every initiative (`*`): for calls
+  // that act on all of them (Admin.Backup).
+  grpc::Status CheckAll(const grpc::ServerContextBase& context, absl::string_view method,
+                        Permission permission) const;
+
+  // Counts a refusal decided by the caller of Admit (a record of Ingest.Stream for an
+  // initiative outside the producer's scope) as permission_denied of `method`.
+  void CountDenied(absl::string_view method) const;
+
+ private:
+  grpc::Status Fail(grpc::StatusCode code, absl::string_view method,
+                    const grpc::ServerContextBase& context, absl::string_view who,
+                    std::string message) const;
+
+  bool enabled_ = false;
+  TokenTable tokens_;
+  ServerMetrics* metrics_ = nullptr;
+  EventLog* log_ = nullptr;
+  mutable std::atomic<uint64_t> failures_{0};  // For the log's rate limit.
+};
+
+// `authorizer->Check(...)`, or OK when `authorizer` is nullptr (a service built without
+// access control, as in unit tests).
+inline grpc::Status CheckAccess(const Authorizer* authorizer,
+                                const grpc::ServerContextBase& context, absl::string_view method,
+                                Permission permission, absl::string_view initiative) {
+  return authorizer == nullptr ? grpc::Status::OK
+                               : authorizer->Check(context, method, permission, initiative);
+}
+
+// `authorizer->CheckAll(...)`, or OK when `authorizer` is nullptr.
+inline grpc::Status CheckAccessAll(const Authorizer* authorizer,
+                                   const grpc::ServerContextBase& context, absl::string_view method,
+                                   Permission permission) {
+  return authorizer == nullptr ? grpc::Status::OK
+                               : authorizer->CheckAll(context, method, permission);
+}
+
+// `authorizer->Admit(...)`, or OK with an unrestricted caller when `authorizer` is nullptr.
+inline grpc::Status AdmitCaller(const Authorizer* authorizer,
+                                const grpc::ServerContextBase& context, absl::string_view method,
+                                Permission permission, Caller* caller) {
+  if (authorizer == nullptr) {
+    *caller = Caller();
+    return grpc::Status::OK;
+  }
+  return authorizer->Admit(context, method, permission, caller);
+}
+
+}  // namespace fieldloop::services
+
+#endif  // FIELDLOOP_SERVICES_AUTH_H_

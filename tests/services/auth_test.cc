@@ -1,0 +1,134 @@
+// The tokens file parser and the role table of services/auth.h: what a valid file gives,
+// every error names its line and field and never echoes a token, and which role grants
+// which permission.
+#include "services/auth.h"
+
+#include <fstream>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/temp_dir.h"
+
+namespace fieldloop::services {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// sha256("test"), as `printf %s test | sha256sum` prints it.
+constexpr char kTestHash[] = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+std::string HashOf(const std::string& token) { return TokenHash(token); }
+
+TEST(TokenHash, IsLowercaseHexSha256LikeSha256sum) {
+  EXPECT_EQ(TokenHash("test"), kTestHash);
+  EXPECT_EQ(TokenHash(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+TEST(ParseTokens, ReadsEveryFieldSkippingCommentsAndBlankLines) {
+  const std::string file = "# hash name role initiatives\n\n" + HashOf("p") +
+                           "  crm-export\tproducer q4-launch,q3-push,q3-push\n" +
+                           "   # indented comment\n" + HashOf("r") + " board-bot reader *\n";
+  absl::StatusOr<TokenTable> table = ParseTokens(file, "tokens.txt");
+  ASSERT_TRUE(table.ok()) << table.status();
+  ASSERT_EQ(table->size(), 2u);
+  const TokenGrant& producer = table->at(HashOf("p"));
+  EXPECT_EQ(producer.name, "crm-export");
+  EXPECT_EQ(producer.role, Role::kProducer);
+  EXPECT_FALSE(producer.all_initiatives);
+  EXPECT_THAT(producer.initiatives, ElementsAre("q3-push", "q4-launch"));
+  EXPECT_TRUE(producer.Covers("q3-push"));
+  EXPECT_FALSE(producer.Covers("q3"));
+  const TokenGrant& reader = table->at(HashOf("r"));
+  EXPECT_EQ(reader.role, Role::kReader);
+  EXPECT_TRUE(reader.all_initiatives);
+  EXPECT_TRUE(reader.Covers("anything"));
+}
+
+// The error for `file` (one bad line after a good one and a comment: line 3).
+std::string ErrorOf(const std::string& bad_line) {
+  const std::string file = HashOf("ok") + " ok admin *\n# comment\n" + bad_line + "\n";
+  absl::StatusOr<TokenTable> table = ParseTokens(file, "tokens.txt");
+  EXPECT_FALSE(table.ok()) << bad_line;
+  EXPECT_EQ(table.status().code(), absl::StatusCode::kInvalidArgument);
+  return std::string(table.status().message());
+}
+
+TEST(ParseTokens, WrongFieldCountNamesTheLine) {
+  EXPECT_THAT(ErrorOf(HashOf("x") + " name reader"),
+              HasSubstr("tokens.txt:3: expected 4 fields (sha256-hex name role initiatives), "
+                        "found 3"));
+}
+
+TEST(ParseTokens, TokenInPlaceOfItsHashIsRefusedWithoutEchoingIt) {
+  const std::string message = ErrorOf("s3cr3t-token-value name reader *");
+  EXPECT_THAT(message, HasSubstr("tokens.txt:3: hash:"));
+  EXPECT_THAT(message, HasSubstr("sha256sum"));
+  EXPECT_THAT(message, Not(HasSubstr("s3cr3t")));
+  // Uppercase hex is not what sha256sum prints: refused the same way.
+  std::string upper = HashOf("x");
+  for (char& c : upper) c = static_cast<char>(toupper(c));
+  EXPECT_THAT(ErrorOf(upper + " name reader *"), HasSubstr("tokens.txt:3: hash:"));
+}
+
+TEST(ParseTokens, BadNameRoleOrInitiativeNamesTheField) {
+  EXPECT_THAT(ErrorOf(HashOf("x") + " bad/name reader *"),
+              HasSubstr("tokens.txt:3: name 'bad/name' must be"));
+  EXPECT_THAT(ErrorOf(HashOf("x") + " name writer *"),
+              HasSubstr("tokens.txt:3: role 'writer' must be producer, reader or admin"));
+  EXPECT_THAT(ErrorOf(HashOf("x") + " name reader q3-push,Bad"),
+              HasSubstr("tokens.txt:3: initiatives: 'Bad' is not an initiative name"));
+  EXPECT_THAT(ErrorOf(HashOf("x") + " name reader q3-push,,q4"),
+              HasSubstr("tokens.txt:3: initiatives: '' is not an initiative name"));
+}
+
+TEST(ParseTokens, DuplicateHashOrNameIsRefused) {
+  EXPECT_THAT(ErrorOf(HashOf("ok") + " other reader *"),
+              HasSubstr("tokens.txt:3: hash: the same token hash is on an earlier line"));
+  EXPECT_THAT(ErrorOf(HashOf("x") + " ok reader *"),
+              HasSubstr("tokens.txt:3: name 'ok' is already used by an earlier line"));
+}
+
+TEST(ParseTokens, FileWithoutTokensIsRefused) {
+  absl::StatusOr<TokenTable> table = ParseTokens("# only a comment\n\n", "tokens.txt");
+  ASSERT_FALSE(table.ok());
+  EXPECT_THAT(table.status().message(), HasSubstr("tokens.txt: no token"));
+}
+
+TEST(ReadTokensFile, MissingFileNamesThePath) {
+  testing::TempDir dir;
+  absl::StatusOr<TokenTable> table = ReadTokensFile(dir.Sub("missing.txt"));
+  ASSERT_FALSE(table.ok());
+  EXPECT_EQ(table.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(table.status().message(), HasSubstr("--auth_tokens: cannot read '"));
+  EXPECT_THAT(table.status().message(), HasSubstr("missing.txt"));
+}
+
+TEST(ReadTokensFile, ErrorsNameTheFile) {
+  testing::TempDir dir;
+  const std::string path = dir.Sub("tokens.txt");
+  std::ofstream(path) << HashOf("a") << " a reader *\n" << HashOf("b") << " b root *\n";
+  absl::StatusOr<TokenTable> table = ReadTokensFile(path);
+  ASSERT_FALSE(table.ok());
+  EXPECT_THAT(table.status().message(), HasSubstr(path + ":2: role 'root'"));
+}
+
+TEST(Grants, RolesGrantTheDocumentedPermissions) {
+  EXPECT_TRUE(Grants(Role::kProducer, Permission::kIngest));
+  EXPECT_TRUE(Grants(Role::kProducer, Permission::kWaitApplied));
+  EXPECT_FALSE(Grants(Role::kProducer, Permission::kRead));
+  EXPECT_FALSE(Grants(Role::kProducer, Permission::kAdmin));
+  EXPECT_FALSE(Grants(Role::kReader, Permission::kIngest));
+  EXPECT_TRUE(Grants(Role::kReader, Permission::kRead));
+  EXPECT_TRUE(Grants(Role::kReader, Permission::kWaitApplied));
+  EXPECT_FALSE(Grants(Role::kReader, Permission::kAdmin));
+  for (Permission p :
+       {Permission::kIngest, Permission::kRead, Permission::kWaitApplied, Permission::kAdmin}) {
+    EXPECT_TRUE(Grants(Role::kAdmin, p));
+  }
+}
+
+}  // namespace
+}  // namespace fieldloop::services
