@@ -155,7 +155,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   db_options.create_missing_column_families = true;
   db_options.IncreaseParallelism(2);
   // Records are small; the WAL is the durability point (see StoreOptions::sync_writes).
-  db_options.max_total_wal_size = 256 << 20;
+  // Its total size also bounds what a start replays: with avoid_flush_during_recovery
+  // below, the logs of restarts pile up until writes pass this and flush them (a crash
+  // loop kept 236 logs, 69 MB, after 200 restarts with 256 MiB here).
+  db_options.max_total_wal_size = 64 << 20;
+  // RocksDB's own LOG is renamed to LOG.old.<time> at each open; keep a few, not 1000.
+  db_options.keep_log_file_num = 16;
   // Replay the write-ahead log into the memtables at open instead of flushing it into new
   // level-0 files: otherwise every start after a crash adds a small L0 file per column
   // family, and a crash loop faster than compaction stops writes at 36 of them
