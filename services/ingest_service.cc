@@ -321,6 +321,9 @@ class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::Byte
   // not cover; nullopt when it may be ingested. A record with no valid initiative is left to
   // the Ingestor, which rejects it for that.
   std::optional<IngestAck> OutOfScope(const fieldloop::v1::IngestRequest& request) const {
+    // Without tokens (or with `*`) no record is out of scope: skip the identity, which the
+    // Ingestor works out anyway, on this per-record path.
+    if (caller_.CoversAll()) return std::nullopt;
     const pipeline::RecordIdentity identity = pipeline::IdentityOf(request);
     if (caller_.Covers(identity.initiative) || !pipeline::IsValidInitiative(identity.initiative)) {
       return std::nullopt;

@@ -17,6 +17,7 @@
 #include "proto/fieldloop/v1/themes.grpc.pb.h"
 #include "services/clock.h"
 #include "services/server.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/http_get.h"
 #include "tests/testing/ingest_client.h"
 #include "tests/testing/subprocess.h"
@@ -29,11 +30,6 @@ using fieldloop::v1::IngestAck;
 using fieldloop::v1::IngestRequest;
 using testing::Feedback;
 using ::testing::HasSubstr;
-
-class FixedClock : public Clock {
- public:
-  absl::Time Now() const override { return absl::FromUnixSeconds(1795608000); }  // 2026-11-25.
-};
 
 // Polls `done` every 10 ms until it holds or `timeout` passes; returns its last value.
 template <typename F>
@@ -101,7 +97,7 @@ class LimitsTest : public ::testing::Test {
     return s.accepted + s.duplicate + s.rejected;
   }
 
-  FixedClock clock_;
+  testing::FakeClock clock_{absl::FromUnixSeconds(1795608000)};  // 2026-11-25.
   testing::TempDir dir_;
   std::unique_ptr<FieldloopServer> server_;
 };

@@ -19,6 +19,7 @@
 #include "services/theme_applier.h"
 #include "storage/fault_injection_fs.h"
 #include "storage/store.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/health_check.h"
 #include "tests/testing/ingest_client.h"
 #include "tests/testing/temp_dir.h"
@@ -33,11 +34,6 @@ using ::testing::HasSubstr;
 constexpr char kInitiative[] = "q3-push";
 // Generous: the store retries at least every second, but the machine may be busy.
 constexpr absl::Duration kDeadline = absl::Seconds(60);
-
-class FixedClock : public Clock {
- public:
-  absl::Time Now() const override { return absl::FromUnixSeconds(1795608000); }  // 2026-11-25.
-};
 
 std::vector<IngestRequest> Records(int from, int to) {
   std::vector<IngestRequest> out;
@@ -95,7 +91,7 @@ class StorageFaultTest : public ::testing::Test {
     return total;
   }
 
-  FixedClock clock_;
+  testing::FakeClock clock_{absl::FromUnixSeconds(1795608000)};  // 2026-11-25.
   testing::TempDir dir_;
   storage::FaultInjectionEnv faults_ = storage::NewFaultInjectionEnv();
   std::unique_ptr<FieldloopServer> server_;
