@@ -35,6 +35,9 @@ _LIBS = {
     "curl": (["libcurl"], []),
     # OpenSSL's libcrypto (Debian's libssl-dev): SHA-256 of access tokens (services/auth).
     "crypto": (["libcrypto"], []),
+    # jemalloc (Debian's libjemalloc-dev): the allocator of every fieldloop binary that links
+    # //services:heap_stats (docs/benchmarks.md, "Memory under load").
+    "jemalloc": (["jemalloc"], []),
     # prometheus-cpp (Debian's prometheus-cpp-dev): core (registry, metric types) and pull
     # (the HTTP exposer, civetweb underneath).
     "prometheus": (["prometheus-cpp-pull", "prometheus-cpp-core"], []),

@@ -247,6 +247,7 @@ ThemeId ThemeModel::AssignDocument(const DocumentFacts& facts, const std::string
 }
 
 std::vector<ThemeId> ThemeModel::Apply(const IngestRequest& request) {
+  if (inputs_) CountInput(request, &*inputs_);
   std::vector<ThemeId> themes;
   const std::string* tag = nullptr;
   if (request.has_feedback_event() && request.feedback_event().has_theme_tag()) {
@@ -275,6 +276,7 @@ ThemeModel::Changes ThemeModel::TakeChanges() {
     book_.ExportSurfaces(clusterer_.StemOf(t), &s);
   }
   clusterer_.ExportGlobals(&changes.globals);
+  if (inputs_) *changes.globals.mutable_inputs() = *inputs_;
   return changes;
 }
 
@@ -282,6 +284,8 @@ void ThemeModel::Import(const state::ClustererGlobals& globals,
                         const std::vector<state::TermState>& terms,
                         const std::vector<state::ThemeState>& themes) {
   clusterer_.ImportGlobals(globals);
+  inputs_.reset();
+  if (globals.has_inputs()) inputs_ = globals.inputs();
   for (const auto& t : terms) {
     clusterer_.ImportTerm(t);
     book_.ImportSurfaces(t);

@@ -28,9 +28,11 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "pipeline/input_counts.h"
 #include "pipeline/text_normalizer.h"
 #include "pipeline/theme_book.h"
 #include "pipeline/theme_clusterer.h"
@@ -63,10 +65,12 @@ class ThemeModel {
  public:
   explicit ThemeModel(ModelOptions options = {});
 
-  // Applies one record; returns the themes its documents joined (may be empty).
+  // Applies one record, and counts it in inputs() (CountInput) when those are known;
+  // returns the themes its documents joined (may be empty).
   std::vector<ThemeId> Apply(const fieldloop::v1::IngestRequest& request);
 
-  // State changed since the last call, for storage.
+  // State changed since the last call, for storage. `globals` always holds the input counts
+  // (ClustererGlobals.inputs) while they are known and leaves them unset otherwise.
   struct Changes {
     std::vector<state::ThemeState> themes;
     std::vector<state::TermState> terms;
@@ -75,8 +79,19 @@ class ThemeModel {
   Changes TakeChanges();
 
   // Restores exported state into a fresh model: `globals` first, then all terms and themes.
+  // The input counts are restored from `globals.inputs`; without it (state written before
+  // the counts were kept) they are unknown until SetInputs.
   void Import(const state::ClustererGlobals& globals, const std::vector<state::TermState>& terms,
               const std::vector<state::ThemeState>& themes);
+
+  // CountInput over every record applied, or nullptr when unknown (see Import). A fresh
+  // model knows them: all zero.
+  const state::InputCounts* inputs() const { return inputs_ ? &*inputs_ : nullptr; }
+
+  // Sets the input counts, for a model whose Import left them unknown: `counts` must be
+  // CountInput over the records the imported state reflects. Records applied later are
+  // counted on top.
+  void SetInputs(state::InputCounts counts) { inputs_ = std::move(counts); }
 
   // Summaries of the live themes, ascending id.
   std::vector<ThemeSummary> Summaries() const;
@@ -103,6 +118,7 @@ class ThemeModel {
   TextNormalizer normalizer_;
   ThemeClusterer clusterer_;
   ThemeBook book_;
+  std::optional<state::InputCounts> inputs_{state::InputCounts()};  // nullopt: unknown.
   absl::flat_hash_set<std::string> small_talk_stems_;
   absl::flat_hash_set<std::string> framing_stems_;
 };

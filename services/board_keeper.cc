@@ -27,9 +27,10 @@ absl::StatusOr<storage::SequenceNumber> BoardKeeper::CatchUp(const std::string& 
 }
 
 ThemeView ViewOf(const ThemeApplier& applier, const std::string& initiative) {
-  return ThemeView{applier.Summaries(initiative), [&applier, initiative](pipeline::ThemeId id) {
-                     return applier.ResolveTheme(initiative, id);
-                   }};
+  return ThemeView{
+      applier.Summaries(initiative),
+      [&applier, initiative](pipeline::ThemeId id) { return applier.ResolveTheme(initiative, id); },
+      applier.Inputs(initiative)};
 }
 
 absl::StatusOr<Materialized> BoardKeeper::Materialize(const std::string& initiative,

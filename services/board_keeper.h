@@ -74,7 +74,8 @@ absl::StatusOr<ImportSummary> ImportPlanCsv(storage::Store& store, const std::st
 // name, NotFound ("initiative 'x' has no records") otherwise.
 absl::Status CheckKnownInitiative(const storage::Store& store, const std::string& initiative);
 
-// The theme state of `initiative` as materializing needs it; `applier` must outlive the
+// The theme state of `initiative` as materializing needs it, input counts included
+// (ThemeApplier::Inputs; nullopt while the applier has none); `applier` must outlive the
 // view's `resolve`.
 ThemeView ViewOf(const ThemeApplier& applier, const std::string& initiative);
 

@@ -44,6 +44,11 @@ ABSL_FLAG(std::string, stream_idle_timeout, "10m",
           "End an Ingest stream that read no request and wrote no ack for this long "
           "(UNAVAILABLE \"stream idle for ...\", after acking what it read); an absl duration "
           "such as 30s, 10m. 0: never.");
+ABSL_FLAG(int, block_cache_mb, 64,
+          "RocksDB's block cache in MiB, shared by every column family: data blocks and the "
+          "index and filter blocks of the table files. 1..65536.");
+ABSL_FLAG(int, write_buffer_mb, 128,
+          "Every RocksDB memtable together, in MiB; past it the largest is flushed. 16..65536.");
 ABSL_FLAG(int, max_watchers, 32,
           "Most Themes.WatchThemes calls open at once (each holds a server thread); one more is "
           "ended at once with RESOURCE_EXHAUSTED. 1..10000.");
@@ -140,7 +145,8 @@ int main(int argc, char** argv) {
       "[--max_record_bytes=N] [--max_message_bytes=N] [--max_streams=N] "
       "[--max_inflight_per_stream=N] [--stream_idle_timeout=DURATION] [--max_watchers=N] "
       "[--keepalive_time=DURATION] [--keepalive_timeout=DURATION] [--max_apply_backlog=N] "
-      "[--apply_backlog_max_wait=DURATION] [--apply_themes=false] "
+      "[--apply_backlog_max_wait=DURATION] [--block_cache_mb=N] [--write_buffer_mb=N] "
+      "[--apply_themes=false] "
       "[--output_root=DIR] "
       "[--materialize_every=DURATION] [--materialize_weekly=DAY@HOUR] [--tasks_webhook=URL] "
       "[--log_level=debug|info|warning|error] "
@@ -161,6 +167,8 @@ int main(int argc, char** argv) {
   options.max_streams = absl::GetFlag(FLAGS_max_streams);
   options.max_inflight_per_stream = absl::GetFlag(FLAGS_max_inflight_per_stream);
   options.max_watchers = absl::GetFlag(FLAGS_max_watchers);
+  options.block_cache_mb = absl::GetFlag(FLAGS_block_cache_mb);
+  options.write_buffer_mb = absl::GetFlag(FLAGS_write_buffer_mb);
   options.max_apply_backlog = absl::GetFlag(FLAGS_max_apply_backlog);
   for (auto [name, flag, field] :
        {std::make_tuple("stream_idle_timeout", &FLAGS_stream_idle_timeout,

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_format.h"
 #include "pipeline/board_renderer.h"
+#include "pipeline/input_counts.h"
 #include "pipeline/pii_redactor.h"
 #include "pipeline/ramp_risks.h"
 #include "pipeline/task_edits.h"
@@ -14,34 +15,29 @@
 
 namespace fieldloop::services {
 
-absl::StatusOr<pipeline::BoardInputs> AnalyzeInitiative(
-    const storage::Store& store, const std::string& initiative, const ThemeView& themes,
-    absl::CivilDay as_of, std::vector<state::TaskRecord>* task_records, bool redact_pii) {
-  pipeline::BoardInputs in;
-  in.initiative = initiative;
-  in.as_of = as_of;
+namespace {
+
+// What AnalyzeInitiative takes from the records of an initiative.
+struct RecordInputs {
+  state::InputCounts counts;
+  std::vector<fieldloop::v1::ContentAsset> assets;       // Latest version of each, by id.
+  std::vector<fieldloop::v1::OnboardingMetric> metrics;  // Latest version of each, by id.
+  std::vector<fieldloop::v1::WinLossNote> notes;         // In sequence order.
+};
+
+// Reads them from every stored event of `initiative`, counting as the theme state does.
+absl::Status ScanRecordInputs(const storage::Store& store, const std::string& initiative,
+                              RecordInputs* out) {
   // Latest version of each asset and metric row, by id (ordered maps: stable order).
   std::map<std::string, fieldloop::v1::ContentAsset> assets;
   std::map<std::string, fieldloop::v1::OnboardingMetric> metrics;
-  std::map<std::string, int> regions, segments;
-  std::vector<fieldloop::v1::WinLossNote> notes;
   fieldloop::v1::IngestRequest request;
   absl::Status scan = store.ScanEvents(initiative, 0, [&](const storage::StoredRecord& r) {
     if (!request.ParseFromString(r.payload)) return true;
+    pipeline::CountInput(request, &out->counts);
     switch (request.record_case()) {
-      case fieldloop::v1::IngestRequest::kFeedbackEvent:
-        ++in.feedback_events;
-        regions[request.feedback_event().region()];
-        segments[request.feedback_event().segment()];
-        break;
-      case fieldloop::v1::IngestRequest::kCallTranscript:
-        ++in.call_transcripts;
-        regions[request.call_transcript().region()];
-        segments[request.call_transcript().segment()];
-        break;
       case fieldloop::v1::IngestRequest::kWinLossNote:
-        ++in.win_loss_notes;
-        notes.push_back(request.win_loss_note());
+        out->notes.push_back(request.win_loss_note());
         break;
       case fieldloop::v1::IngestRequest::kContentAsset:
         assets[r.id] = request.content_asset();
@@ -55,22 +51,75 @@ absl::StatusOr<pipeline::BoardInputs> AnalyzeInitiative(
     return true;
   });
   if (!scan.ok()) return scan;
-  in.content_assets = static_cast<int64_t>(assets.size());
-  in.onboarding_rows = static_cast<int64_t>(metrics.size());
+  for (auto& [id, a] : assets) out->assets.push_back(std::move(a));
+  for (auto& [id, m] : metrics) out->metrics.push_back(std::move(m));
+  return absl::OkStatus();
+}
+
+// Reads them without the events log as a whole: `counts` from the theme state, assets and
+// metrics from their latest-state column families (in id order, as the scan's maps), and
+// win/loss notes through the ids index (in sequence order, as the scan meets them).
+absl::Status ReadRecordInputs(const storage::Store& store, const std::string& initiative,
+                              const state::InputCounts& counts, RecordInputs* out) {
+  out->counts = counts;
+  fieldloop::v1::IngestRequest request;
+  absl::Status read = store.ScanLatestState(
+      initiative, storage::RecordKind::kContentAsset,
+      [&](absl::string_view, absl::string_view payload) {
+        if (request.ParseFromArray(payload.data(), static_cast<int>(payload.size())) &&
+            request.has_content_asset()) {
+          out->assets.push_back(request.content_asset());
+        }
+        return true;
+      });
+  if (!read.ok()) return read;
+  read = store.ScanLatestState(
+      initiative, storage::RecordKind::kOnboardingMetric,
+      [&](absl::string_view, absl::string_view payload) {
+        if (request.ParseFromArray(payload.data(), static_cast<int>(payload.size())) &&
+            request.has_onboarding_metric()) {
+          out->metrics.push_back(request.onboarding_metric());
+        }
+        return true;
+      });
+  if (!read.ok()) return read;
+  return store.ScanKind(initiative, storage::RecordKind::kWinLossNote,
+                        [&](const storage::StoredRecord& r) {
+                          if (request.ParseFromString(r.payload) && request.has_win_loss_note()) {
+                            out->notes.push_back(request.win_loss_note());
+                          }
+                          return true;
+                        });
+}
+
+}  // namespace
+
+absl::StatusOr<pipeline::BoardInputs> AnalyzeInitiative(
+    const storage::Store& store, const std::string& initiative, const ThemeView& themes,
+    absl::CivilDay as_of, std::vector<state::TaskRecord>* task_records, bool redact_pii) {
+  pipeline::BoardInputs in;
+  in.initiative = initiative;
+  in.as_of = as_of;
+  RecordInputs inputs;
+  absl::Status read = themes.inputs.has_value()
+                          ? ReadRecordInputs(store, initiative, *themes.inputs, &inputs)
+                          : ScanRecordInputs(store, initiative, &inputs);
+  if (!read.ok()) return read;
+  in.feedback_events = inputs.counts.feedback_events();
+  in.call_transcripts = inputs.counts.call_transcripts();
+  in.win_loss_notes = inputs.counts.win_loss_notes();
+  in.content_assets = static_cast<int64_t>(inputs.assets.size());
+  in.onboarding_rows = static_cast<int64_t>(inputs.metrics.size());
   if (pipeline::HasFeedback(in)) {
-    in.themes = pipeline::Prioritize(themes.summaries, as_of, static_cast<int>(regions.size()),
-                                     static_cast<int>(segments.size()));
-    std::vector<fieldloop::v1::ContentAsset> asset_list;
-    for (auto& [id, a] : assets) asset_list.push_back(a);
+    in.themes = pipeline::Prioritize(themes.summaries, as_of, inputs.counts.regions_size(),
+                                     inputs.counts.segments_size());
     pipeline::TextNormalizer normalizer;
     const pipeline::PlanOptions plan_options;
     in.linked_assets =
-        pipeline::LinkAssets(in.themes, asset_list, as_of, normalizer, plan_options.windows);
+        pipeline::LinkAssets(in.themes, inputs.assets, as_of, normalizer, plan_options.windows);
     in.tasks = pipeline::PlanTasks(in.themes, in.linked_assets, as_of, plan_options);
-    std::vector<fieldloop::v1::OnboardingMetric> metric_list;
-    for (auto& [id, m] : metrics) metric_list.push_back(m);
-    in.ramp_risks = pipeline::FindRampRisks(metric_list);
-    in.proof_points = pipeline::TieProofPoints(in.themes, notes, normalizer);
+    in.ramp_risks = pipeline::FindRampRisks(inputs.metrics);
+    in.proof_points = pipeline::TieProofPoints(in.themes, inputs.notes, normalizer);
     if (redact_pii) {
       for (auto* list : {&in.themes.global, &in.themes.regional, &in.themes.emerging}) {
         for (pipeline::PrioritizedTheme& t : *list) {

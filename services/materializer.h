@@ -6,6 +6,7 @@
 #define FIELDLOOP_SERVICES_MATERIALIZER_H_
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "pipeline/task_edits.h"
 #include "pipeline/task_state.pb.h"
 #include "pipeline/theme_book.h"
+#include "pipeline/theme_state.pb.h"
 #include "services/output_files.h"
 #include "storage/store.h"
 
@@ -26,6 +28,9 @@ struct ThemeView {
   std::vector<pipeline::ThemeSummary> summaries;  // All live themes of the initiative.
   // The id a theme lives on as after merges; nullptr = ids never change.
   std::function<pipeline::ThemeId(pipeline::ThemeId)> resolve;
+  // The counts of the initiative's records the theme state keeps (ThemeApplier::Inputs);
+  // nullopt when unknown: AnalyzeInitiative then reads the whole events log to count them.
+  std::optional<state::InputCounts> inputs;
 };
 
 // The rendered outputs, before anything is written.
@@ -41,8 +46,12 @@ struct RenderedOutputs {
 
 // The analyzer's results for `initiative` as of `as_of`, everything the board shows:
 // counts of inputs, prioritized themes, tasks with people's edits applied (plan order),
-// linked assets, proof points, ramp risks. Reads only the store. `task_records`, when not
-// null, receives the task records to store once outputs are written. With `redact_pii`,
+// linked assets, proof points, ramp risks. Reads only the store: with `themes.inputs` the
+// latest content assets and onboarding metrics (Store::ScanLatestState), the win/loss notes
+// (Store::ScanKind) and the task records; without, every stored event of the initiative
+// too, to count them (pipeline::CountInput). Both give the same result when
+// `themes.inputs` counts the records stored. `task_records`, when not null, receives the
+// task records to store once outputs are written. With `redact_pii`,
 // e-mail addresses and phone numbers in quotes and proof points are masked
 // (pipeline/pii_redactor.h). Does not validate the initiative as a path (it becomes none
 // here).

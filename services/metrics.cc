@@ -19,6 +19,7 @@
 #include "prometheus/histogram.h"
 #include "prometheus/metric_family.h"
 #include "prometheus/registry.h"
+#include "services/heap_stats.h"
 
 namespace fieldloop::services {
 namespace {
@@ -211,6 +212,29 @@ class ServerMetrics::ScrapeView : public prometheus::Collectable {
                        MetricType::Gauge);
     live.metric.push_back(GaugeSample(static_cast<double>(stats.live_data_bytes)));
     out.push_back(std::move(live));
+    auto memory = Family("fieldloop_rocksdb_memory_bytes",
+                         "Memory RocksDB holds, by part: memtables (active and immutable, every "
+                         "column family), table_readers (index and filter blocks outside the "
+                         "block cache), block_cache (the block cache's usage).",
+                         MetricType::Gauge);
+    memory.metric.push_back(
+        GaugeSample(static_cast<double>(stats.memtable_bytes), {{"part", "memtables"}}));
+    memory.metric.push_back(
+        GaugeSample(static_cast<double>(stats.table_readers_bytes), {{"part", "table_readers"}}));
+    memory.metric.push_back(
+        GaugeSample(static_cast<double>(stats.block_cache_bytes), {{"part", "block_cache"}}));
+    out.push_back(std::move(memory));
+    if (const HeapStats heap = ReadHeapStats(); heap.known) {
+      auto heap_family = Family("fieldloop_heap_bytes",
+                                "The memory allocator's figures (jemalloc): allocated (live "
+                                "allocations, RocksDB's included) and resident (its pages in RAM).",
+                                MetricType::Gauge);
+      heap_family.metric.push_back(
+          GaugeSample(static_cast<double>(heap.allocated_bytes), {{"part", "allocated"}}));
+      heap_family.metric.push_back(
+          GaugeSample(static_cast<double>(heap.resident_bytes), {{"part", "resident"}}));
+      out.push_back(std::move(heap_family));
+    }
     auto stall = Family("fieldloop_rocksdb_write_stall_seconds_total",
                         "Seconds writes waited because RocksDB delayed or stopped them (write "
                         "stall; RocksDB's STALL_MICROS ticker) since the server started.",

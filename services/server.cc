@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "services/heap_stats.h"
 #include "services/tls.h"
 
 namespace fieldloop::services {
@@ -64,6 +65,14 @@ absl::Status CheckLimits(const ServerOptions& options) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--max_message_bytes=", options.max_message_bytes, " must be 0 (automatic) or from ",
         "--max_record_bytes (", options.max_record_bytes, ") to ", kMaxMessageBytes));
+  }
+  if (options.block_cache_mb < 1 || options.block_cache_mb > 65536) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--block_cache_mb=", options.block_cache_mb, " must be from 1 to 65536"));
+  }
+  if (options.write_buffer_mb < 16 || options.write_buffer_mb > 65536) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--write_buffer_mb=", options.write_buffer_mb, " must be from 16 to 65536"));
   }
   if (options.max_streams < 1 || options.max_streams > 100000) {
     return absl::InvalidArgumentError(
@@ -179,6 +188,8 @@ absl::StatusOr<std::unique_ptr<FieldloopServer>> FieldloopServer::Start(
   store_options.sync_writes = options.sync_writes;
   store_options.collect_statistics = metrics_on;  // Write stall time.
   store_options.env = options.store_env;
+  store_options.block_cache_bytes = static_cast<size_t>(options.block_cache_mb) << 20;
+  store_options.write_buffer_bytes = static_cast<size_t>(options.write_buffer_mb) << 20;
   auto store = storage::Store::Open(options.data_dir, store_options);
   if (!store.ok()) return store.status();
   server->store_ = std::move(*store);
@@ -339,7 +350,8 @@ absl::StatusOr<std::unique_ptr<FieldloopServer>> FieldloopServer::Start(
   log->Info("fieldloopd",
             "started: pid %d, gRPC on %s, data_dir %s (schema %d), output_root %s, "
             "sync_writes=%s, apply_themes=%s, max_record_bytes=%d, schedule %s, "
-            "tasks_webhook %s, metrics %s, log_level %s, tls %s, auth_tokens %s",
+            "tasks_webhook %s, metrics %s, log_level %s, tls %s, auth_tokens %s, "
+            "block_cache_mb %d, write_buffer_mb %d, allocator %s",
             static_cast<int>(getpid()), server->address(), options.data_dir,
             server->store_->schema_version(), options.output_root,
             options.sync_writes ? "true" : "false", options.apply_themes ? "true" : "false",
@@ -352,7 +364,8 @@ absl::StatusOr<std::unique_ptr<FieldloopServer>> FieldloopServer::Start(
             !options.tls.enabled()          ? "off"
             : options.tls.client_ca.empty() ? "on"
                                             : "on (client certificates required)",
-            server->authorizer_->enabled() ? absl::StrCat(options.auth_tokens) : "off");
+            server->authorizer_->enabled() ? absl::StrCat(options.auth_tokens) : "off",
+            options.block_cache_mb, options.write_buffer_mb, AllocatorName());
   server->started_ = true;
   return server;
 }

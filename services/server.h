@@ -44,6 +44,14 @@ struct ServerOptions {
   // Sync the write-ahead log before acking (survives power loss, slower).
   // Default: false (acked records survive a crash of the process, not of the machine).
   bool sync_writes = false;
+  // RocksDB's block cache, shared by every column family, holding data, index and filter
+  // blocks (storage::StoreOptions::block_cache_bytes), in MiB. 1..65536.
+  // Default: 64.
+  int block_cache_mb = 64;
+  // Every RocksDB memtable together (storage::StoreOptions::write_buffer_bytes), in MiB.
+  // 16..65536.
+  // Default: 128.
+  int write_buffer_mb = 128;
   // Largest accepted record, in bytes (serialized IngestRequest).
   // Default: 64 KiB.
   size_t max_record_bytes = 64 * 1024;

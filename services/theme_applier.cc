@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "pipeline/input_counts.h"
 #include "pipeline/theme_succession.h"
 #include "storage/keys.h"
 
@@ -66,6 +67,38 @@ absl::StatusOr<ThemeApplier::Initiative> ThemeApplier::LoadStored(const std::str
       return absl::DataLossError(absl::StrCat("theme state of ", initiative, " does not parse"));
     }
     loaded.model->Import(globals, terms, themes);
+    if (loaded.model->inputs() == nullptr) {
+      // State of a build that kept no input counts: count the records it reflects, once.
+      const absl::Time start = absl::Now();
+      fieldloop::state::InputCounts counts;
+      fieldloop::v1::IngestRequest request;
+      uint64_t records = 0;
+      absl::Status counted =
+          store_->ScanEvents(initiative, 0, [&](const storage::StoredRecord& record) {
+            if (record.sequence > loaded.applied) return false;
+            ++records;
+            if (request.ParseFromString(record.payload)) pipeline::CountInput(request, &counts);
+            return true;
+          });
+      if (!counted.ok()) return counted;
+      *globals.mutable_inputs() = counts;
+      loaded.model->SetInputs(std::move(counts));
+      absl::Status stored = store_->WriteThemeState(
+          initiative, {{kGlobalsKey, globals.SerializeAsString()}}, loaded.applied);
+      if (options_.log != nullptr) {
+        if (stored.ok()) {
+          options_.log->Info("applier",
+                             "counted the inputs of %s once (theme state written before they "
+                             "were kept): %d records in %.3fs",
+                             initiative, records, absl::ToDoubleSeconds(absl::Now() - start));
+        } else {
+          options_.log->Warning("applier",
+                                "counted the inputs of %s but could not store them (stored "
+                                "with the next batch): %s",
+                                initiative, stored.message());
+        }
+      }
+    }
     std::vector<ThemeFeed::Entry> entries;
     for (const auto& t : themes) {
       loaded.created_at[t.id()] = t.created_at();
@@ -80,6 +113,7 @@ absl::StatusOr<ThemeApplier::Initiative> ThemeApplier::LoadStored(const std::str
 }
 
 absl::Status ThemeApplier::Start() {
+  absl::MutexLock apply(&apply_mu_);  // Loading may store input counts (LoadStored).
   absl::MutexLock lock(&mu_);
   if (started_) return absl::OkStatus();
   const std::vector<std::string> initiatives = store_->Initiatives();
@@ -169,6 +203,14 @@ std::vector<pipeline::ThemeSummary> ThemeApplier::Summaries(const std::string& i
   auto it = initiatives_.find(initiative);
   if (it == initiatives_.end()) return {};
   return it->second.model->Summaries();
+}
+
+std::optional<state::InputCounts> ThemeApplier::Inputs(const std::string& initiative) const {
+  absl::MutexLock lock(&mu_);
+  if (!started_ || stopping_) return std::nullopt;
+  auto it = initiatives_.find(initiative);
+  if (it == initiatives_.end() || it->second.model->inputs() == nullptr) return std::nullopt;
+  return *it->second.model->inputs();
 }
 
 pipeline::ThemeId ThemeApplier::ResolveTheme(const std::string& initiative,

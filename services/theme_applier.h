@@ -65,8 +65,10 @@ class ThemeApplier {
   ThemeApplier& operator=(const ThemeApplier&) = delete;
 
   // Loads every initiative's theme state and watermark, and starts the applier thread,
-  // which first replays the records after each watermark. Returns the store's error.
-  absl::Status Start() ABSL_LOCKS_EXCLUDED(mu_);
+  // which first replays the records after each watermark. Theme state written before the
+  // input counts were kept (see Inputs) gets them here, counted once from the events log.
+  // Returns the store's error.
+  absl::Status Start() ABSL_LOCKS_EXCLUDED(apply_mu_, mu_);
 
   // Tells the applier that records were appended. Cheap; call after each commit.
   void Notify() ABSL_LOCKS_EXCLUDED(mu_);
@@ -93,6 +95,13 @@ class ThemeApplier {
 
   // Summaries of the live themes of `initiative` (empty when unknown).
   std::vector<pipeline::ThemeSummary> Summaries(const std::string& initiative) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // The counts of the records of `initiative` its theme model took in
+  // (pipeline::CountInput over them; they follow the model as Summaries do, Forget
+  // rebuilds included); nullopt when the initiative is unknown or the applier is not
+  // running (not started, or stopped: its counts would not follow new records).
+  std::optional<state::InputCounts> Inputs(const std::string& initiative) const
       ABSL_LOCKS_EXCLUDED(mu_);
 
   // The id `theme` of `initiative` lives on as after merges and Forget rebuilds (see
@@ -170,10 +179,13 @@ class ThemeApplier {
   };
 
   absl::StatusOr<Initiative*> Load(const std::string& initiative)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The stored theme state and watermark of `initiative`, published to the feed.
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mu_, mu_);
+  // The stored theme state and watermark of `initiative`, published to the feed. When the
+  // stored state has no input counts, counts the records up to the watermark and stores
+  // the counts with it at once (hence apply_mu_: no other writer of theme state meanwhile);
+  // if that write fails they are stored with the next batch.
   absl::StatusOr<Initiative> LoadStored(const std::string& initiative)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mu_, mu_);
   uint64_t BacklogLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Loop();
   // Applies up to batch_records records of `initiative`; returns how many. Returns the

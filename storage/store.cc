@@ -9,11 +9,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "rocksdb/cache.h"
 #include "rocksdb/file_system.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
+#include "rocksdb/write_buffer_manager.h"
 #include "storage/path_rules.h"
 
 namespace fieldloop::storage {
@@ -68,21 +70,62 @@ std::string Seq(SequenceNumber seq) {
   return out;
 }
 
-// The descriptors of every column family, in Cf order.
-std::vector<rocksdb::ColumnFamilyDescriptor> ColumnFamilies() {
-  rocksdb::BlockBasedTableOptions table;
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  rocksdb::ColumnFamilyOptions point_lookup;
-  point_lookup.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  point_lookup.OptimizeForPointLookup(64);
+// The memtable size of each column family: events take nearly every byte written; ids,
+// themes and meta see a write per record or per applied batch; the rest see few.
+size_t WriteBufferSize(int cf) {
+  switch (cf) {
+    case kEvents:
+      return size_t{32} << 20;
+    case kIds:
+    case kThemes:
+      return size_t{16} << 20;
+    default:
+      return size_t{4} << 20;
+  }
+}
 
+// The descriptors of every column family, in Cf order, all reading through `cache`.
+//
+// Index and filter blocks go into the cache too (partitioned, with their small top levels
+// pinned, and in the cache's high-priority pool so that scanning data blocks does not evict
+// them): kept outside it, they grow with the data, about a megabyte per million records.
+// ids and meta are read by key (is this id stored? where is the applied sequence?): they
+// get a Bloom filter and hashed data blocks, what OptimizeForPointLookup gives, without its
+// private 64 MiB cache per column family.
+std::vector<rocksdb::ColumnFamilyDescriptor> ColumnFamilies(
+    const std::shared_ptr<rocksdb::Cache>& cache) {
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int i = 0; i < kNumCfs; ++i) {
-    rocksdb::ColumnFamilyOptions cf_options =
-        (i == kIds || i == kMeta) ? point_lookup : rocksdb::ColumnFamilyOptions();
+    const bool point_lookup = i == kIds || i == kMeta;
+    rocksdb::BlockBasedTableOptions table;
+    table.block_cache = cache;
+    table.cache_index_and_filter_blocks = true;
+    table.cache_index_and_filter_blocks_with_high_priority = true;
+    table.pin_top_level_index_and_filter = true;
+    table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+    if (point_lookup) {
+      table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+      table.partition_filters = true;
+      table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
+    }
+    rocksdb::ColumnFamilyOptions cf_options;
+    cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    cf_options.write_buffer_size = WriteBufferSize(i);
+    if (point_lookup) {
+      cf_options.memtable_whole_key_filtering = true;
+      cf_options.memtable_prefix_bloom_size_ratio = 0.02;
+    }
     descriptors.emplace_back(kCfNames[i], cf_options);
   }
   return descriptors;
+}
+
+// The block cache of a store: index and filter blocks in its high-priority half.
+std::shared_ptr<rocksdb::Cache> NewBlockCache(size_t bytes) {
+  rocksdb::LRUCacheOptions cache;
+  cache.capacity = bytes;
+  cache.high_pri_pool_ratio = 0.5;
+  return rocksdb::NewLRUCache(cache);
 }
 
 // The file ProbeSpace writes in the store's directory.
@@ -99,8 +142,8 @@ bool ParseSchemaVersion(const std::string& text, int* version) {
 absl::Status DescribeCheckpoint(const std::string& dir, CheckpointInfo* info) {
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s =
-      rocksdb::DB::OpenForReadOnly(rocksdb::Options(), dir, ColumnFamilies(), &handles, &raw);
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(
+      rocksdb::Options(), dir, ColumnFamilies(NewBlockCache(size_t{8} << 20)), &handles, &raw);
   if (!s.ok()) return FromRocks(s, absl::StrCat("opening checkpoint ", dir));
   std::unique_ptr<rocksdb::DB> db(raw);
   rocksdb::ColumnFamilyHandle* meta = handles[kMeta];
@@ -173,7 +216,14 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     db_options.statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
   }
 
-  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = ColumnFamilies();
+  // One memory budget for the whole database; Reopen reuses both through db_options_ and
+  // block_cache_.
+  std::shared_ptr<rocksdb::Cache> block_cache = NewBlockCache(options.block_cache_bytes);
+  // allow_stall: writes wait while the memtables are over budget and the flush that frees
+  // them runs, rather than pile up past it.
+  db_options.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(
+      options.write_buffer_bytes, /*cache=*/nullptr, /*allow_stall=*/true);
+  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = ColumnFamilies(block_cache);
   if (options.create_if_missing) {
     std::error_code ec;  // RocksDB creates only the last directory; make the parents.
     std::filesystem::create_directories(dir, ec);
@@ -189,6 +239,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   std::unique_ptr<Store> store(
       new Store(options, db_options, std::unique_ptr<rocksdb::DB>(raw), handles));
   store->statistics_ = db_options.statistics;
+  store->block_cache_ = std::move(block_cache);
   store->dir_ = ResolvedPath(dir).string();
 
   {
@@ -294,7 +345,8 @@ absl::Status Store::Reopen() {
   options.avoid_flush_during_recovery = false;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(options, dir_, ColumnFamilies(), &handles, &raw);
+  rocksdb::Status s =
+      rocksdb::DB::Open(options, dir_, ColumnFamilies(block_cache_), &handles, &raw);
   if (!s.ok()) return FromRocks(s, absl::StrCat("reopening store in ", dir_));
   db_.reset(raw);
   handles_ = std::move(handles);
@@ -431,6 +483,75 @@ absl::StatusOr<StoredRecord> Store::Lookup(absl::string_view initiative, RecordK
   return record;
 }
 
+absl::Status Store::ScanKind(absl::string_view initiative, RecordKind kind,
+                             const std::function<bool(const StoredRecord&)>& visit) const {
+  const std::string prefix = IdKey(initiative, kind, "");
+  std::vector<SequenceNumber> sequences;
+  absl::Status malformed;
+  auto index = [&](absl::string_view id, absl::string_view value) {
+    if (value.size() != 8) {
+      malformed =
+          absl::DataLossError(absl::StrCat("ids: malformed entry of ", initiative, "/", id));
+      return false;
+    }
+    sequences.push_back(GetBigEndian64(value));
+    return true;
+  };
+  absl::Status indexed = ScanRange(kIds, prefix, prefix, "scanning dedupe index", index);
+  if (!malformed.ok()) return malformed;
+  if (!indexed.ok()) return indexed;
+  std::sort(sequences.begin(), sequences.end());
+  // Chunks of records by key, read under the database lock; the visitor runs without it
+  // (as in ScanRange).
+  constexpr size_t kChunkRecords = 256;
+  StoredRecord record;
+  record.initiative = std::string(initiative);
+  std::vector<std::pair<SequenceNumber, std::string>> chunk;
+  for (size_t start = 0; start < sequences.size(); start += kChunkRecords) {
+    const size_t end = std::min(sequences.size(), start + kChunkRecords);
+    chunk.clear();
+    {
+      std::vector<std::string> keys;
+      keys.reserve(end - start);
+      for (size_t i = start; i < end; ++i) keys.push_back(EventKey(initiative, sequences[i]));
+      const std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+      std::vector<std::string> values;
+      absl::ReaderMutexLock lock(&db_mu_);
+      if (absl::Status open = CheckOpen(); !open.ok()) return open;
+      const std::vector<rocksdb::ColumnFamilyHandle*> families(keys.size(), cf(kEvents));
+      const std::vector<rocksdb::Status> read =
+          db_->MultiGet(rocksdb::ReadOptions(), families, slices, &values);
+      for (size_t i = 0; i < read.size(); ++i) {
+        if (read[i].IsNotFound()) continue;  // Forgotten since the index was read.
+        if (!read[i].ok()) return FromRocks(read[i], "reading events by sequence");
+        chunk.emplace_back(sequences[start + i], std::move(values[i]));
+      }
+    }
+    for (const auto& [sequence, value] : chunk) {
+      record.sequence = sequence;
+      if (!DecodeEnvelope(value, &record) || record.kind != kind) {
+        return absl::DataLossError(
+            absl::StrCat("events: malformed record ", initiative, "#", sequence));
+      }
+      if (!visit(record)) return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Store::ScanLatestState(
+    absl::string_view initiative, RecordKind kind,
+    const std::function<bool(absl::string_view, absl::string_view)>& visit) const {
+  if (!IsStateKind(kind)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("record kind ", static_cast<int>(kind),
+                     " has no latest state; content assets and onboarding metrics have"));
+  }
+  const std::string prefix = InitiativePrefix(initiative);
+  return ScanRange(kind == RecordKind::kContentAsset ? kAssets : kMetrics, prefix, prefix,
+                   "scanning latest state", visit);
+}
+
 std::vector<std::string> Store::Initiatives() const {
   std::vector<std::string> out;
   {
@@ -514,11 +635,18 @@ StoreStats Store::Stats() const {
                                        &stats.live_data_bytes)) {
       stats.live_data_bytes = 0;
     }
+    if (db_ != nullptr) {
+      db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables,
+                                    &stats.memtable_bytes);
+      db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimateTableReadersMem,
+                                    &stats.table_readers_bytes);
+    }
     uint64_t stopped = 0;
     if (db_ != nullptr && db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &stopped)) {
       stats.writes_stopped = stopped != 0;
     }
   }
+  stats.block_cache_bytes = block_cache_->GetUsage();
   if (statistics_ != nullptr) {
     stats.write_stall_micros = statistics_->getTickerCount(rocksdb::STALL_MICROS);
   }

@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
+#include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/statistics.h"
 #include "rocksdb/write_batch.h"
@@ -56,6 +57,15 @@ struct StoreOptions {
   // storage/fault_injection_fs.h) and embedding.
   // Default: nullptr (rocksdb::Env::Default()).
   rocksdb::Env* env = nullptr;
+  // The one block cache every column family shares: data blocks, and the index and filter
+  // blocks of the table files (partitioned, their top levels pinned), so that what RocksDB
+  // keeps of its files stays within this many bytes however large the store grows.
+  // Default: 64 MiB (fieldloopd --block_cache_mb).
+  size_t block_cache_bytes = size_t{64} << 20;
+  // Every memtable together (a rocksdb::WriteBufferManager): past this, RocksDB flushes the
+  // largest. Each column family's own memtable size stays below it (docs/storage.md).
+  // Default: 128 MiB (fieldloopd --write_buffer_mb).
+  size_t write_buffer_bytes = size_t{128} << 20;
 };
 
 // Figures about the RocksDB database itself, for monitoring (see Store::Stats).
@@ -76,6 +86,14 @@ struct StoreStats {
   bool writable = true;
   // Writes (WriteBatches of any kind) that failed since Open.
   uint64_t failed_writes = 0;
+  // Memory RocksDB holds, in bytes: the memtables of every column family, active and
+  // immutable ("rocksdb.cur-size-all-mem-tables", summed); the table readers' index and
+  // filter blocks kept outside the block cache ("rocksdb.estimate-table-readers-mem",
+  // summed: only the readers' own few KiB, as those blocks go into the cache); and the
+  // usage of the block cache every column family shares (StoreOptions::block_cache_bytes).
+  uint64_t memtable_bytes = 0;
+  uint64_t table_readers_bytes = 0;
+  uint64_t block_cache_bytes = 0;
 };
 
 // What a checkpoint holds per initiative (see Store::Checkpoint).
@@ -183,6 +201,29 @@ class Store {
   // kinds it is the latest payload.
   absl::StatusOr<StoredRecord> Lookup(absl::string_view initiative, RecordKind kind,
                                       absl::string_view id) const ABSL_LOCKS_EXCLUDED(db_mu_);
+
+  // Calls `visit` with the stored record of each identity of `kind` in `initiative` (for a
+  // state kind, its latest version), in sequence order, until `visit` returns false. Reads
+  // the identities from the ids column family, then their records from the events log by
+  // key: the cost grows with the records of `kind`, not with the whole log; the sequence
+  // numbers of all of them (8 bytes each) are held meanwhile. Not a point-in-time read, as
+  // ScanEvents: a record forgotten during the scan (ForgetRecords) is skipped. Returns
+  // DataLoss for a malformed ids entry or record, or an ids entry naming a record of another
+  // kind, and the RocksDB error on a read error.
+  absl::Status ScanKind(absl::string_view initiative, RecordKind kind,
+                        const std::function<bool(const StoredRecord&)>& visit) const
+      ABSL_LOCKS_EXCLUDED(db_mu_);
+
+  // Calls `visit(id, payload)` with the latest payload of each identity of state kind `kind`
+  // (IsStateKind: content assets, onboarding metrics) in `initiative`, in byte order of the
+  // id, until `visit` returns false. Reads the assets or metrics column family, which Append
+  // keeps current, not the events log. Not a point-in-time read, as ScanEvents. Returns
+  // InvalidArgument for a kind that is not a state kind, and the RocksDB error on a read
+  // error.
+  absl::Status ScanLatestState(
+      absl::string_view initiative, RecordKind kind,
+      const std::function<bool(absl::string_view, absl::string_view)>& visit) const
+      ABSL_LOCKS_EXCLUDED(db_mu_);
 
   // Returns the initiatives that have at least one record, sorted.
   std::vector<std::string> Initiatives() const ABSL_LOCKS_EXCLUDED(mu_);
@@ -342,6 +383,7 @@ class Store {
   std::string dir_;
   int schema_version_ = kSchemaVersion;
   std::shared_ptr<rocksdb::Statistics> statistics_;  // nullptr unless collect_statistics.
+  std::shared_ptr<rocksdb::Cache> block_cache_;      // Shared by every column family.
 
   // The database lock. Held shared by every call that uses db_ or handles_ (a scan while it
   // reads a chunk, not while its visitor runs) and exclusively by Reopen and the destructor, so

@@ -20,6 +20,7 @@ FIELDLOOP_PACKAGES=(
   libstemmer-dev
   libcurl4-openssl-dev
   libssl-dev
+  libjemalloc-dev
   openssl
   prometheus-cpp-dev
   python3

@@ -37,12 +37,14 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/fieldloop/v1/board.grpc.pb.h"
 #include "proto/fieldloop/v1/ingest.grpc.pb.h"
 #include "proto/fieldloop/v1/themes.grpc.pb.h"
+#include "tests/testing/http_get.h"
 #include "tests/testing/temp_dir.h"
 
 ABSL_FLAG(int64_t, records, 1000000, "Records to ingest in total, split over the producers.");
@@ -290,8 +292,12 @@ class ServerProcess {
       if (log == nullptr) _exit(127);
       dup2(fileno(log), 1);
       dup2(fileno(log), 2);
-      std::vector<std::string> argv = {binary, "--listen=127.0.0.1:0", "--data_dir=" + data_dir,
-                                       "--output_root=" + output_root, "--log_level=warning"};
+      std::vector<std::string> argv = {binary,
+                                       "--listen=127.0.0.1:0",
+                                       "--data_dir=" + data_dir,
+                                       "--output_root=" + output_root,
+                                       "--log_level=warning",
+                                       "--metrics_listen=127.0.0.1:0"};
       for (absl::string_view extra :
            absl::StrSplit(absl::GetFlag(FLAGS_server_flags), ' ', absl::SkipEmpty())) {
         argv.emplace_back(extra);
@@ -307,13 +313,17 @@ class ServerProcess {
       std::ifstream in(log_path);
       std::string line;
       while (std::getline(in, line)) {
+        if (const size_t m = line.find("metrics on http://127.0.0.1:"); m != std::string::npos) {
+          metrics_port_ = std::atoi(line.c_str() + m + 28);
+        }
         const size_t at = line.find("listening on ");
         if (at != std::string::npos) {
           const size_t from = at + 13;
           address_ = line.substr(from, line.find(' ', from) - from);
-          return;
         }
       }
+      // fieldloopd prints (and flushes) its metrics line with the listening line.
+      if (!address_.empty()) return;
       int status;
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = 0;
@@ -327,6 +337,8 @@ class ServerProcess {
   // Empty when the server did not come up.
   const std::string& address() const { return address_; }
   pid_t pid() const { return pid_; }
+  // The port of the server's metrics endpoint; 0 when not seen in its log.
+  int metrics_port() const { return metrics_port_; }
 
   // SIGTERM, then waits; returns the exit status (128+signal when killed), -1 if not running.
   int Stop() {
@@ -354,7 +366,48 @@ class ServerProcess {
   std::string log_path_;
   pid_t pid_ = 0;
   std::string address_;
+  int metrics_port_ = 0;
 };
+
+// Where the server's memory is, from its metrics endpoint: RocksDB's parts and the live
+// themes of every initiative (the theme state held in memory). -1 when not scraped.
+struct MemoryParts {
+  double memtables_mb = -1, table_readers_mb = -1, block_cache_mb = -1;
+  int64_t live_themes = -1;
+};
+
+MemoryParts ScrapeMemory(int metrics_port) {
+  MemoryParts parts;
+  if (metrics_port <= 0) return parts;
+  const std::optional<fieldloop::testing::HttpResponse> response =
+      fieldloop::testing::HttpGet(metrics_port, "/metrics");
+  if (!response.has_value() || response->status != 200) return parts;
+  std::istringstream in(response->body);
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t space = line.rfind(' ');
+    if (line.empty() || line[0] == '#' || space == std::string::npos) continue;
+    const double value = std::atof(line.c_str() + space + 1);
+    const std::string name = line.substr(0, space);
+    if (name == "fieldloop_rocksdb_memory_bytes{part=\"memtables\"}") {
+      parts.memtables_mb = value / (1 << 20);
+    } else if (name == "fieldloop_rocksdb_memory_bytes{part=\"table_readers\"}") {
+      parts.table_readers_mb = value / (1 << 20);
+    } else if (name == "fieldloop_rocksdb_memory_bytes{part=\"block_cache\"}") {
+      parts.block_cache_mb = value / (1 << 20);
+    } else if (name.rfind("fieldloop_live_themes{", 0) == 0) {
+      parts.live_themes = std::max<int64_t>(parts.live_themes, 0) + static_cast<int64_t>(value);
+    }
+  }
+  return parts;
+}
+
+std::string DescribeMemory(const MemoryParts& m) {
+  if (m.memtables_mb < 0) return "";
+  return absl::StrFormat(" (memtables %.0f, table readers %.0f, block cache %.0f MiB; %lld themes)",
+                         m.memtables_mb, m.table_readers_mb, m.block_cache_mb,
+                         static_cast<long long>(m.live_themes));
+}
 
 // VmRSS and VmHWM of `pid` ("self" for this process), in MiB; -1 when unreadable.
 struct Rss {
@@ -519,13 +572,16 @@ int main(int argc, char** argv) {
   // RSS of the server each time --rss_every more records are acked.
   std::mutex samples_mu;
   std::vector<std::pair<int64_t, double>> samples;  // (records acked, RSS MiB)
+  std::vector<MemoryParts> sample_parts;            // Parallel to samples.
   std::thread sampler([&] {
     int64_t next = rss_every > 0 ? rss_every : INT64_MAX;
     while (!stop) {
       if (acked.load() >= next) {
         const Rss r = ReadRss(pid);
+        const MemoryParts parts = ScrapeMemory(server.metrics_port());
         std::lock_guard<std::mutex> lock(samples_mu);
         samples.emplace_back(next, r.rss_mb);
+        sample_parts.push_back(parts);
         next += rss_every;
         continue;
       }
@@ -691,6 +747,7 @@ int main(int argc, char** argv) {
   for (auto& c : watch_contexts) c->TryCancel();
   for (auto& t : watcher_threads) t.join();
   const Rss rss_end = ReadRss(pid);
+  const MemoryParts parts_end = ScrapeMemory(server.metrics_port());
   const Rss client = ReadRss("self");
   stop = true;
   sampler.join();
@@ -730,8 +787,15 @@ int main(int argc, char** argv) {
         absl::StrCat("\"load_client_rss_mb\": ", client.rss_mb),
         absl::StrCat("\"load_errors\": ", errors.total()),
     };
-    for (const auto& [at, mb] : samples) {
+    for (size_t i = 0; i < samples.size(); ++i) {
+      const auto& [at, mb] = samples[i];
       keys.push_back(absl::StrCat("\"load_server_rss_at_", at, "_mb\": ", mb));
+      keys.push_back(
+          absl::StrCat("\"load_server_memtables_at_", at, "_mb\": ", sample_parts[i].memtables_mb));
+      keys.push_back(absl::StrCat("\"load_server_table_readers_at_", at,
+                                  "_mb\": ", sample_parts[i].table_readers_mb));
+      keys.push_back(absl::StrCat("\"load_server_block_cache_at_", at,
+                                  "_mb\": ", sample_parts[i].block_cache_mb));
     }
     std::printf("{%s}\n", absl::StrJoin(keys, ", ").c_str());
   } else {
@@ -755,11 +819,13 @@ int main(int argc, char** argv) {
                 static_cast<long long>(watch_events.load()), watchers);
     std::printf("  live themes at end    %lld over %d initiatives\n",
                 static_cast<long long>(themes), initiatives);
-    std::printf("  server RSS            start %.1f MiB", rss_start.rss_mb);
-    for (const auto& [at, mb] : samples) {
-      std::printf(", at %lld records %.1f MiB", static_cast<long long>(at), mb);
+    std::printf("  server RSS            start %.1f MiB, end %.1f MiB%s, peak %.1f MiB\n",
+                rss_start.rss_mb, rss_end.rss_mb, DescribeMemory(parts_end).c_str(),
+                rss_end.hwm_mb);
+    for (size_t i = 0; i < samples.size(); ++i) {
+      std::printf("    at %lld records     %.1f MiB%s\n", static_cast<long long>(samples[i].first),
+                  samples[i].second, DescribeMemory(sample_parts[i]).c_str());
     }
-    std::printf(", end %.1f MiB, peak %.1f MiB\n", rss_end.rss_mb, rss_end.hwm_mb);
     std::printf("  client RSS            %.1f MiB (this process)\n", client.rss_mb);
     std::printf("  errors                %lld\n", static_cast<long long>(errors.total()));
   }

@@ -84,6 +84,57 @@ TEST(ThemeModel, ExportImportRoundTripContinuesExactly) {
   }
 }
 
+// CountInput over `records`: what a model that applied them must have counted.
+state::InputCounts Counted(const std::vector<IngestRequest>& records) {
+  state::InputCounts counts;
+  for (const IngestRequest& r : records) CountInput(r, &counts);
+  return counts;
+}
+
+TEST(ThemeModel, InputCountsAreExportedAndContinueAfterImport) {
+  const std::vector<IngestRequest> records = testing::AllExampleRecords();
+  const size_t half = records.size() / 2;
+  ThemeModel first;
+  for (size_t i = 0; i < half; ++i) first.Apply(records[i]);
+  const ThemeModel::Changes changes = first.TakeChanges();
+  const std::vector<IngestRequest> first_half(records.begin(), records.begin() + half);
+  ASSERT_TRUE(changes.globals.has_inputs());
+  EXPECT_EQ(changes.globals.inputs().SerializeAsString(), Counted(first_half).SerializeAsString());
+  EXPECT_GT(changes.globals.inputs().feedback_events(), 0);
+  EXPECT_GT(changes.globals.inputs().regions_size(), 1);
+
+  ThemeModel restored;
+  restored.Import(changes.globals, changes.terms, changes.themes);
+  for (size_t i = half; i < records.size(); ++i) restored.Apply(records[i]);
+  ASSERT_NE(restored.inputs(), nullptr);
+  EXPECT_EQ(restored.inputs()->SerializeAsString(), Counted(records).SerializeAsString());
+  EXPECT_EQ(restored.TakeChanges().globals.inputs().SerializeAsString(),
+            Counted(records).SerializeAsString());
+}
+
+TEST(ThemeModel, StateWithoutInputCountsImportsThemAsUnknownUntilSet) {
+  const std::vector<IngestRequest> records = testing::AllExampleRecords();
+  ThemeModel first;
+  for (const IngestRequest& r : records) first.Apply(r);
+  ThemeModel::Changes changes = first.TakeChanges();
+  changes.globals.clear_inputs();  // As a build that kept no counts wrote it.
+
+  ThemeModel restored;
+  restored.Import(changes.globals, changes.terms, changes.themes);
+  EXPECT_EQ(restored.inputs(), nullptr);
+  restored.Apply(records[0]);
+  EXPECT_EQ(restored.inputs(), nullptr);
+  EXPECT_FALSE(restored.TakeChanges().globals.has_inputs());  // Unknown is not stored as 0.
+
+  restored.SetInputs(Counted(records));
+  restored.Apply(records[1]);
+  std::vector<IngestRequest> all = records;
+  all.push_back(records[1]);
+  ASSERT_NE(restored.inputs(), nullptr);
+  EXPECT_EQ(restored.inputs()->SerializeAsString(), Counted(all).SerializeAsString());
+  EXPECT_TRUE(restored.TakeChanges().globals.has_inputs());
+}
+
 TEST(ThemeModel, SameRecordsInSameOrderGiveTheSameState) {
   const std::vector<IngestRequest> records = testing::ExampleRecords();
   ThemeModel a, b;

@@ -17,6 +17,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "pipeline/csv_reader.h"
+#include "pipeline/input_counts.h"
 #include "pipeline/theme_model.h"
 #include "proto/fieldloop/v1/admin.grpc.pb.h"
 #include "proto/fieldloop/v1/board.grpc.pb.h"
@@ -566,6 +567,58 @@ TEST_F(ForgetTest, TaskEditsStayOnTheirThemesWhenForgettingChangesThemeIds) {
   ASSERT_NE(server, nullptr);
   ASSERT_TRUE(testing::WaitApplied(server->address(), kInitiative).ok());
   check(*server);
+}
+
+TEST_F(ForgetTest, InputCountsDropWithTheForgottenRecordsAndStaySoAfterARestart) {
+  std::unique_ptr<services::FieldloopServer> server = Start();
+  ASSERT_NE(server, nullptr);
+  IngestAll(*server);
+  // What the theme state counted, serialized ("none": no counts).
+  auto inputs = [](services::FieldloopServer& srv) {
+    const std::optional<state::InputCounts> counts = srv.applier().Inputs(kInitiative);
+    return counts ? counts->SerializeAsString() : std::string("none");
+  };
+  auto counted = [](const std::vector<v1::IngestRequest>& records) {
+    state::InputCounts counts;
+    for (const v1::IngestRequest& r : records) pipeline::CountInput(r, &counts);
+    return counts.SerializeAsString();
+  };
+  std::vector<v1::IngestRequest> left = testing::AllExampleRecords();
+  std::vector<v1::IngestRequest> all = left;
+  for (v1::IngestRequest& r : RepRecords()) all.push_back(std::move(r));
+  ASSERT_EQ(inputs(*server), counted(all));
+  ASSERT_THAT(GetBoard(*server).board_markdown(),
+              HasSubstr("- Inputs: 247 feedback events, 71 call transcripts, 65 win/loss notes, "
+                        "14 content assets, 9 onboarding metric rows."));
+
+  // The rep's records and the first win/loss note.
+  auto note = std::find_if(left.begin(), left.end(),
+                           [](const v1::IngestRequest& r) { return r.has_win_loss_note(); });
+  ASSERT_NE(note, left.end());
+  v1::ForgetRequest request;
+  request.set_initiative(kInitiative);
+  request.set_rep_id(kRep);
+  v1::ForgetRecord* record = request.add_records();
+  record->set_id(note->win_loss_note().id());
+  record->set_kind(v1::RECORD_KIND_WIN_LOSS_NOTE);
+  left.erase(note);
+  v1::ForgetResponse response;
+  grpc::Status s = Forget(*server, request, &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(response.win_loss_notes(), 1);
+
+  auto expect_dropped = [&](services::FieldloopServer& srv) {
+    EXPECT_EQ(inputs(srv), counted(left));
+    EXPECT_THAT(GetBoard(srv).board_markdown(),
+                HasSubstr("- Inputs: 242 feedback events, 70 call transcripts, 64 win/loss "
+                          "notes, 14 content assets, 8 onboarding metric rows."));
+  };
+  expect_dropped(*server);
+  server.reset();
+  server = Start();
+  ASSERT_NE(server, nullptr);
+  ASSERT_TRUE(testing::WaitApplied(server->address(), kInitiative).ok());
+  expect_dropped(*server);
 }
 
 TEST_F(ForgetTest, BadRequestsAreRefusedNamingTheFieldAndUnknownIdsRemoveNothing) {

@@ -17,6 +17,7 @@
 #include "proto/fieldloop/v1/themes.grpc.pb.h"
 #include "services/clock.h"
 #include "services/server.h"
+#include "tests/testing/eventually.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/http_get.h"
 #include "tests/testing/ingest_client.h"
@@ -28,19 +29,9 @@ namespace {
 
 using fieldloop::v1::IngestAck;
 using fieldloop::v1::IngestRequest;
+using testing::Eventually;
 using testing::Feedback;
 using ::testing::HasSubstr;
-
-// Polls `done` every 10 ms until it holds or `timeout` passes; returns its last value.
-template <typename F>
-bool Eventually(F done, absl::Duration timeout = absl::Seconds(60)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return true;
-}
 
 // Feedback(n) with its text padded to about `bytes`.
 IngestRequest Padded(int n, size_t bytes) {
@@ -422,6 +413,8 @@ TEST(LimitsOptions, BadValuesAreRefusedAtStartNamingTheFlag) {
        [](ServerOptions* o) { o->keepalive_timeout = absl::ZeroDuration(); }},
       {"--apply_backlog_max_wait",
        [](ServerOptions* o) { o->apply_backlog_max_wait = absl::ZeroDuration(); }},
+      {"--block_cache_mb", [](ServerOptions* o) { o->block_cache_mb = 0; }},
+      {"--write_buffer_mb", [](ServerOptions* o) { o->write_buffer_mb = 15; }},
   };
   for (const Case& c : cases) {
     testing::TempDir dir;
@@ -445,6 +438,8 @@ TEST(LimitsOptions, BadValuesAreRefusedAtStartNamingTheFlag) {
   options.keepalive_timeout = absl::Hours(24);
   options.max_streams = 1;
   options.max_inflight_per_stream = 1;
+  options.block_cache_mb = 1;
+  options.write_buffer_mb = 16;
   auto server = FieldloopServer::Start(options);
   EXPECT_TRUE(server.ok()) << server.status();
 }

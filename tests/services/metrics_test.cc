@@ -338,6 +338,17 @@ TEST_F(MetricsTest, RocksDbFiguresComeFromTheStore) {
     return total;
   }();
   EXPECT_EQ(m.Get("fieldloop_rocksdb_sst_files_size_bytes"), on_disk);
+  // The replayed log sits in the memtables; index and filter blocks are in the block cache,
+  // outside it only the table readers' own few kilobytes.
+  EXPECT_GT(m.Get("fieldloop_rocksdb_memory_bytes", Labels{{"part", "memtables"}}), 0);
+  EXPECT_LT(m.Get("fieldloop_rocksdb_memory_bytes", Labels{{"part", "table_readers"}}), 64 << 10);
+  EXPECT_GE(m.Get("fieldloop_rocksdb_memory_bytes", Labels{{"part", "block_cache"}}), 0);
+  EXPECT_LE(m.Get("fieldloop_rocksdb_memory_bytes", Labels{{"part", "block_cache"}}), 64 << 20);
+  // The allocator's figures: the server holds at least what RocksDB's memtables hold.
+  EXPECT_GE(m.Get("fieldloop_heap_bytes", Labels{{"part", "allocated"}}),
+            m.Get("fieldloop_rocksdb_memory_bytes", Labels{{"part", "memtables"}}));
+  EXPECT_GE(m.Get("fieldloop_heap_bytes", Labels{{"part", "resident"}}),
+            m.Get("fieldloop_heap_bytes", Labels{{"part", "allocated"}}));
 }
 
 TEST_F(MetricsTest, NonLoopbackAddressesAreRefusedAtStart) {

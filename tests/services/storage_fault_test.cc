@@ -224,6 +224,9 @@ TEST_F(StorageFaultTest, ThemeStateWriteFailureIsRetriedWithoutApplyingRecordsTw
   int64_t mentions = 0;
   for (const auto& t : applier.Summaries(kInitiative)) mentions += t.mentions;
   EXPECT_EQ(mentions, 300);
+  // The input counts were reloaded with the model: each record counts once.
+  ASSERT_TRUE(applier.Inputs(kInitiative).has_value());
+  EXPECT_EQ(applier.Inputs(kInitiative)->feedback_events(), 300);
   applier.Stop();
   // The stored theme state agrees: a new applier loads it.
   ThemeApplier reloaded(store->get());
@@ -231,6 +234,8 @@ TEST_F(StorageFaultTest, ThemeStateWriteFailureIsRetriedWithoutApplyingRecordsTw
   mentions = 0;
   for (const auto& t : reloaded.Summaries(kInitiative)) mentions += t.mentions;
   EXPECT_EQ(mentions, 300);
+  ASSERT_TRUE(reloaded.Inputs(kInitiative).has_value());
+  EXPECT_EQ(reloaded.Inputs(kInitiative)->feedback_events(), 300);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "pipeline/input_counts.h"
 #include "pipeline/theme_model.h"
 #include "services/server.h"
 #include "tests/testing/example_records.h"
@@ -38,6 +39,18 @@ void ExpectSameThemes(const std::vector<pipeline::ThemeSummary>& got,
     EXPECT_EQ(got[i].by_quarter, want[i].by_quarter);
     EXPECT_EQ(got[i].lost_deals, want[i].lost_deals);
   }
+}
+
+// What the theme state must count of `records` (pipeline/input_counts.h), serialized.
+std::string Counted(const std::vector<IngestRequest>& records) {
+  state::InputCounts counts;
+  for (const IngestRequest& r : records) pipeline::CountInput(r, &counts);
+  return counts.SerializeAsString();
+}
+
+// Serialized counts; "none" for nullopt.
+std::string Serialized(const std::optional<state::InputCounts>& counts) {
+  return counts ? counts->SerializeAsString() : "none";
 }
 
 class ThemeApplierTest : public ::testing::Test {
@@ -75,6 +88,36 @@ class ThemeApplierTest : public ::testing::Test {
       batch.push_back(ToAppend(pipeline::IdentityOf(r), r.SerializeAsString()));
     }
     ASSERT_TRUE((*store)->Append(batch).ok());
+  }
+
+  // The input counts stored in the theme state of `initiative` (ClustererGlobals.inputs,
+  // key "g": docs/storage.md), serialized; "none" when not stored. With `clear`, stores the
+  // state without them, as a build that kept none wrote it. The server must be stopped.
+  std::string StoredInputs(const std::string& initiative, bool clear = false) {
+    auto store = storage::Store::Open(dir_.Sub("data"), {});
+    EXPECT_TRUE(store.ok()) << store.status();
+    if (!store.ok()) return "unreadable";
+    state::ClustererGlobals globals;
+    EXPECT_TRUE((*store)
+                    ->ScanThemeState(initiative,
+                                     [&](absl::string_view key, absl::string_view value) {
+                                       if (key == "g") {
+                                         EXPECT_TRUE(globals.ParseFromArray(
+                                             value.data(), static_cast<int>(value.size())));
+                                       }
+                                     })
+                    .ok());
+    const std::string stored = globals.has_inputs() ? globals.inputs().SerializeAsString() : "none";
+    if (clear) {
+      globals.clear_inputs();
+      absl::StatusOr<storage::SequenceNumber> applied = (*store)->AppliedSequence(initiative);
+      EXPECT_TRUE(applied.ok() && *applied > 0);
+      EXPECT_TRUE((*store)
+                      ->WriteThemeState(initiative, {{"g", globals.SerializeAsString()}},
+                                        applied.ok() ? *applied : 0)
+                      .ok());
+    }
+    return stored;
   }
 
   testing::TempDir dir_;
@@ -139,6 +182,57 @@ TEST_F(ThemeApplierTest, IngestOnlyServerSaysItKeepsNoThemesAndALaterServerAppli
   ASSERT_TRUE(WaitApplied("q3-push", &applied).ok());
   EXPECT_EQ(server_->applier().stats().replayed, records.size());
   ExpectSameThemes(server_->applier().Summaries("q3-push"), Expected(records));
+}
+
+TEST_F(ThemeApplierTest, InputCountsFollowTheAppliedRecordsAndSurviveARestart) {
+  const std::vector<IngestRequest> records = testing::AllExampleRecords();
+  Start();
+  ASSERT_EQ(testing::StreamAll(server_->address(), records).acks.size(), records.size());
+  uint64_t applied = 0;
+  ASSERT_TRUE(WaitApplied("q3-push", &applied).ok());
+  EXPECT_EQ(Serialized(server_->applier().Inputs("q3-push")), Counted(records));
+  EXPECT_EQ(Serialized(server_->applier().Inputs("no-such-initiative")), "none");
+  server_.reset();
+  EXPECT_EQ(StoredInputs("q3-push"), Counted(records));
+  Start();
+  ASSERT_TRUE(WaitApplied("q3-push", &applied).ok());
+  EXPECT_EQ(server_->applier().stats().replayed, 0u);
+  EXPECT_EQ(Serialized(server_->applier().Inputs("q3-push")), Counted(records));
+  // An ingest-only server keeps no counts that follow new records: the board scans.
+  server_.reset();
+  Start(/*apply_themes=*/false);
+  EXPECT_EQ(Serialized(server_->applier().Inputs("q3-push")), "none");
+}
+
+TEST_F(ThemeApplierTest, StateWithoutInputCountsGetsThemCountedOnceWhenLoaded) {
+  const std::vector<IngestRequest> records = testing::AllExampleRecords();
+  const size_t half = records.size() / 2;
+  const std::vector<IngestRequest> first(records.begin(), records.begin() + half);
+  Start();
+  ASSERT_EQ(testing::StreamAll(server_->address(), first).acks.size(), half);
+  uint64_t applied = 0;
+  ASSERT_TRUE(WaitApplied("q3-push", &applied).ok());
+  server_.reset();
+  ASSERT_EQ(StoredInputs("q3-push", /*clear=*/true), Counted(first));
+  ASSERT_EQ(StoredInputs("q3-push"), "none");
+
+  // Nothing to replay: counted from the log at load, and stored at once.
+  Start();
+  ASSERT_TRUE(WaitApplied("q3-push", &applied).ok());
+  EXPECT_EQ(server_->applier().stats().applied, 0u);
+  EXPECT_EQ(Serialized(server_->applier().Inputs("q3-push")), Counted(first));
+  server_.reset();
+  EXPECT_EQ(StoredInputs("q3-push", /*clear=*/true), Counted(first));
+
+  // Records after the watermark: counted up to it at load, the replay counts the rest.
+  AppendWithoutApplying(std::vector<IngestRequest>(records.begin() + half, records.end()));
+  Start();
+  ASSERT_TRUE(WaitApplied("q3-push", &applied).ok());
+  EXPECT_EQ(server_->applier().stats().replayed, records.size() - half);
+  EXPECT_EQ(Serialized(server_->applier().Inputs("q3-push")), Counted(records));
+  ExpectSameThemes(server_->applier().Summaries("q3-push"), Expected(records));
+  server_.reset();
+  EXPECT_EQ(StoredInputs("q3-push"), Counted(records));
 }
 
 TEST_F(ThemeApplierTest, WaitAppliedRejectsABadInitiative) {

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -412,6 +413,56 @@ TEST(Store, ReopeningReplaysTheLogWithoutWritingNewTableFiles) {
   EXPECT_EQ(sst_files, 0);
   auto store = OpenOrDie(dir.path());
   EXPECT_EQ(store->LastSequence("a"), 12u);
+}
+
+}  // namespace
+}  // namespace fieldloop::storage
+
+namespace fieldloop::storage {
+namespace {
+
+// StoreOptions::block_cache_bytes and write_buffer_bytes bound RocksDB's memory however much
+// is written and read: 48 MiB of records through a 16 MiB memtable budget and a 1 MiB block
+// cache, every record read back, and both stay within their budgets. Without the shared
+// budget the events memtable alone holds up to 32 MiB; with index and filter blocks kept
+// outside the cache, table readers grow with the data.
+TEST(Store, MemtablesAndBlockCacheStayWithinTheirBudgets) {
+  testing::TempDir dir;
+  StoreOptions options;
+  options.write_buffer_bytes = size_t{16} << 20;
+  options.block_cache_bytes = size_t{1} << 20;
+  auto store = OpenOrDie(dir.Sub("db"), options);
+  // Incompressible payloads: 48 MiB on disk too.
+  std::mt19937_64 rng(7);
+  std::string payload(4000, ' ');
+  constexpr int kRecords = 12000;
+  uint64_t most_memtable = 0;
+  for (int batch = 0; batch < kRecords / 100; ++batch) {
+    std::vector<RecordToAppend> records;
+    for (int i = 0; i < 100; ++i) {
+      for (char& c : payload) c = static_cast<char>(rng());
+      records.push_back(Rec("a", RecordKind::kFeedbackEvent, absl::StrCat(batch * 100 + i),
+                            absl::StrCat(batch * 100 + i, payload)));
+    }
+    ASSERT_TRUE(store->Append(records).ok());
+    most_memtable = std::max(most_memtable, store->Stats().memtable_bytes);
+  }
+  int64_t seen = 0;
+  ASSERT_TRUE(store
+                  ->ScanEvents("a", 0,
+                               [&](const StoredRecord& r) {
+                                 ++seen;
+                                 return r.payload.size() > payload.size();
+                               })
+                  .ok());
+  EXPECT_EQ(seen, kRecords);
+  const StoreStats stats = store->Stats();
+  EXPECT_GT(stats.sst_files_bytes, uint64_t{20} << 20);  // Most of it was flushed.
+  // The budget, plus the slack of one batch landing before the flush it triggers.
+  EXPECT_LE(most_memtable, options.write_buffer_bytes + (uint64_t{2} << 20));
+  EXPECT_GT(stats.block_cache_bytes, 0u);
+  EXPECT_LE(stats.block_cache_bytes, options.block_cache_bytes);
+  EXPECT_LT(stats.table_readers_bytes, uint64_t{64} << 10);
 }
 
 }  // namespace

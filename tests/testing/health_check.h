@@ -38,7 +38,8 @@ inline std::string HealthStatus(const std::shared_ptr<grpc::Channel>& channel,
   void* tag;
   bool ok;
   if (!cq.Next(&tag, &ok)) return "no answer";
-  if (!status.ok()) return absl::StrCat("error ", status.error_code(), ": ", status.error_message());
+  if (!status.ok())
+    return absl::StrCat("error ", status.error_code(), ": ", status.error_message());
   std::vector<grpc::Slice> slices;
   std::string bytes;
   if (response.Dump(&slices).ok()) {
