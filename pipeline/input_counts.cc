@@ -18,6 +18,7 @@ void Bump(const std::string& name, NamedCounts* counts) {
     at->set_count(at->count() + 1);
     return;
   }
+  if (counts->size() >= kMaxNamesCounted) return;  // A flood of names: see the header.
   const int index = static_cast<int>(at - counts->begin());
   state::NamedCount* added = counts->Add();
   added->set_name(name);

@@ -14,7 +14,14 @@ namespace fieldloop::pipeline {
 // and once for its region and its segment (an empty region or segment is a name too); a
 // win/loss note counts as one; content assets, onboarding metrics and a request without a
 // record count nothing. Keeps `counts->regions` and `counts->segments` sorted by name.
+//
+// At most kMaxNamesCounted distinct regions (and as many segments) are kept: they are
+// written with every applied batch, and region and segment are free text from producers.
+// A record with a name beyond them counts as its kind but not under its name, so with
+// that many names the board's number of regions or segments stops at this figure.
 void CountInput(const fieldloop::v1::IngestRequest& request, state::InputCounts* counts);
+
+inline constexpr int kMaxNamesCounted = 1000;
 
 }  // namespace fieldloop::pipeline
 

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
@@ -184,7 +185,61 @@ absl::StatusOr<TokenTable> ReadTokensFile(const std::string& path) {
 }
 
 Authorizer::Authorizer(TokenTable tokens, ServerMetrics* metrics, EventLog* log)
-    : enabled_(true), tokens_(std::move(tokens)), metrics_(metrics), log_(log) {}
+    : enabled_(true),
+      tokens_(std::make_shared<const TokenTable>(std::move(tokens))),
+      metrics_(metrics),
+      log_(log) {}
+
+size_t Authorizer::token_count() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return tokens_ != nullptr ? tokens_->size() : 0;
+}
+
+absl::StatusOr<TokenChanges> Authorizer::ReplaceTokens(TokenTable tokens) {
+  if (!enabled_) {
+    return absl::FailedPreconditionError(
+        "access control is off (no --auth_tokens at start): there are no tokens to replace");
+  }
+  auto replacement = std::make_shared<const TokenTable>(std::move(tokens));
+  std::shared_ptr<const TokenTable> old;
+  {
+    absl::MutexLock lock(&mu_);
+    old = std::exchange(tokens_, replacement);
+    generation_.fetch_add(1, std::memory_order_release);
+  }
+  // By name: a token's line is its name's; a new hash under the same name is a new token.
+  absl::flat_hash_map<absl::string_view, std::pair<absl::string_view, const TokenGrant*>> before;
+  for (const auto& [hash, grant] : *old) before[grant.name] = {hash, &grant};
+  TokenChanges changes;
+  changes.tokens = replacement->size();
+  for (const auto& [hash, grant] : *replacement) {
+    auto it = before.find(grant.name);
+    if (it == before.end()) {
+      changes.added.push_back(grant.name);
+      continue;
+    }
+    const TokenGrant& was = *it->second.second;
+    if (it->second.first != hash || was.role != grant.role ||
+        was.all_initiatives != grant.all_initiatives || was.initiatives != grant.initiatives) {
+      changes.changed.push_back(grant.name);
+    }
+    before.erase(it);
+  }
+  for (const auto& [name, unused] : before) changes.removed.emplace_back(name);
+  for (auto* names : {&changes.added, &changes.removed, &changes.changed}) {
+    std::sort(names->begin(), names->end());
+  }
+  return changes;
+}
+
+std::shared_ptr<const TokenGrant> Authorizer::Find(const std::string& hash,
+                                                   uint64_t* generation) const {
+  absl::ReaderMutexLock lock(&mu_);
+  *generation = generation_.load(std::memory_order_relaxed);
+  auto it = tokens_->find(hash);
+  if (it == tokens_->end()) return nullptr;
+  return std::shared_ptr<const TokenGrant>(tokens_, &it->second);  // Keeps the table alive.
+}
 
 grpc::Status Authorizer::Fail(grpc::StatusCode code, absl::string_view method,
                               const grpc::ServerContextBase& context, absl::string_view who,
@@ -212,19 +267,43 @@ grpc::Status Authorizer::Admit(const grpc::ServerContextBase& context, absl::str
                 "no access token: send 'authorization: Bearer <token>' metadata (fieldloop: "
                 "--token_file or FIELDLOOP_TOKEN)");
   }
-  auto it = tokens_.find(TokenHash(token));
-  if (it == tokens_.end()) {
+  std::string hash = TokenHash(token);
+  uint64_t generation = 0;
+  std::shared_ptr<const TokenGrant> grant = Find(hash, &generation);
+  if (grant == nullptr) {
     return Fail(grpc::StatusCode::UNAUTHENTICATED, method, context, "an unknown token",
                 "the access token is not valid");
   }
-  const TokenGrant& grant = it->second;
-  if (!Grants(grant.role, permission)) {
-    return Fail(grpc::StatusCode::PERMISSION_DENIED, method, context, grant.name,
-                absl::StrCat("token '", grant.name, "' has role ", RoleName(grant.role),
+  if (!Grants(grant->role, permission)) {
+    return Fail(grpc::StatusCode::PERMISSION_DENIED, method, context, grant->name,
+                absl::StrCat("token '", grant->name, "' has role ", RoleName(grant->role),
                              ", which may not call ", method));
   }
-  *caller = Caller(&grant);
+  *caller = Caller(std::move(grant), std::move(hash), generation);
   return grpc::Status::OK;
+}
+
+absl::Status Authorizer::Refresh(absl::string_view method, Permission permission,
+                                 Caller* caller) const {
+  if (!enabled_ || caller->generation_ == generation_.load(std::memory_order_acquire)) {
+    return absl::OkStatus();
+  }
+  uint64_t generation = 0;
+  std::shared_ptr<const TokenGrant> grant = Find(caller->token_hash_, &generation);
+  if (grant == nullptr) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("token '", caller->name(),
+                     "' is no longer in the tokens file (it was reloaded): it may not call ",
+                     method, " any more; go on with a new call and a valid token"));
+  }
+  if (!Grants(grant->role, permission)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("token '", grant->name, "' has role ", RoleName(grant->role),
+                     " since the tokens file was reloaded, which may not call ", method));
+  }
+  caller->grant_ = std::move(grant);
+  caller->generation_ = generation;
+  return absl::OkStatus();
 }
 
 grpc::Status Authorizer::Check(const grpc::ServerContextBase& context, absl::string_view method,

@@ -20,18 +20,29 @@
 //   admin:    all of the above, and kAdmin (Admin.Backup, Admin.Forget).
 //
 // A call carries its token as `authorization: Bearer <token>` metadata. The token is never
-// logged, echoed in an error or kept after the call: only its hash is compared.
+// logged, echoed in an error or kept after the call: only its hash is compared (and kept by
+// an open Ingest stream, to look its token up again after a reload).
+//
+// Reloading (Authorizer::ReplaceTokens; fieldloopd does it on SIGHUP) puts a new table in
+// force at once and atomically. A call admitted before keeps running; every call admitted
+// after it, and every further record of an Ingest stream opened before it (Refresh), is
+// checked against the new table.
 #ifndef FIELDLOOP_SERVICES_AUTH_H_
 #define FIELDLOOP_SERVICES_AUTH_H_
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "services/event_log.h"
 #include "services/metrics.h"
@@ -85,13 +96,25 @@ absl::StatusOr<TokenTable> ParseTokens(absl::string_view contents, absl::string_
 // path) when it cannot be read, otherwise as ParseTokens.
 absl::StatusOr<TokenTable> ReadTokensFile(const std::string& path);
 
+// What replacing the tokens changed, by token name, each list sorted.
+struct TokenChanges {
+  // Tokens in force after the replacement.
+  size_t tokens = 0;
+  // Names only in the new table.
+  std::vector<std::string> added;
+  // Names only in the old table.
+  std::vector<std::string> removed;
+  // Names in both whose token (hash), role or initiatives differ.
+  std::vector<std::string> changed;
+};
+
 // The caller of one call, once authenticated. Without access control (no tokens file) it
-// covers everything.
+// covers everything. Holds its grant as it was when admitted (or last refreshed): a reload
+// does not change it, and keeps it valid.
 class Caller {
  public:
   // A caller without access control: covers every initiative.
   Caller() = default;
-  explicit Caller(const TokenGrant* grant) : grant_(grant) {}
 
   // True if the caller may touch `initiative` (always without access control).
   bool Covers(absl::string_view initiative) const {
@@ -105,13 +128,22 @@ class Caller {
   }
 
  private:
-  const TokenGrant* grant_ = nullptr;  // Owned by the Authorizer.
+  friend class Authorizer;
+  Caller(std::shared_ptr<const TokenGrant> grant, std::string token_hash, uint64_t generation)
+      : grant_(std::move(grant)), token_hash_(std::move(token_hash)), generation_(generation) {}
+
+  // nullptr without access control. Shares ownership of the table it is part of, so that
+  // a reload replacing that table leaves it valid.
+  std::shared_ptr<const TokenGrant> grant_;
+  std::string token_hash_;   // To find the token again in a reloaded table.
+  uint64_t generation_ = 0;  // Authorizer's table generation `grant_` was found in.
 };
 
 // Checks the bearer token of each call against a TokenTable. Every failure is counted in
 // the metrics (fieldloop_auth_failures_total{code, method}) and, rate-limited, logged at
 // WARNING with the method, the peer and, for a known token, its name; never the token or
-// its hash. Thread-safe; immutable once built.
+// its hash. Thread-safe. Whether tokens are checked is fixed at construction; the table
+// can be replaced (ReplaceTokens) while calls are being checked.
 //
 // `method` arguments are the "Service.Method" label of the call, e.g. "Board.GetBoard".
 class Authorizer {
@@ -127,11 +159,34 @@ class Authorizer {
   // True when tokens are checked.
   bool enabled() const { return enabled_; }
 
+  // The number of tokens in force; 0 without access control.
+  size_t token_count() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Puts `tokens` in force instead of the current table, atomically: a check that starts
+  // after this returns sees only `tokens`, one that started before sees only the old table.
+  // Callers admitted before keep their grants until Refresh. Returns what changed, by name;
+  // FailedPrecondition (and changes nothing) without access control: a server started
+  // without tokens does not get them by a replacement.
+  absl::StatusOr<TokenChanges> ReplaceTokens(TokenTable tokens) ABSL_LOCKS_EXCLUDED(mu_);
+
   // Authenticates the call and checks that its role grants `permission`. OK with the
   // caller in `*caller`; UNAUTHENTICATED when the metadata holds no bearer token or an
   // unknown one; PERMISSION_DENIED when the role does not grant `permission`.
   grpc::Status Admit(const grpc::ServerContextBase& context, absl::string_view method,
-                     Permission permission, Caller* caller) const;
+                     Permission permission, Caller* caller) const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Brings `*caller`, admitted earlier for `permission` of `method`, up to date with the
+  // tokens in force, for a long call that checks its caller again as it goes (each record
+  // of an Ingest stream). OK when the tokens were not replaced since `*caller` was admitted
+  // or refreshed (one atomic load), or when its token is still in force with a role that
+  // grants `permission`: `*caller` then has the token's current grant (its initiatives may
+  // have changed). PermissionDenied, naming the token's name, when the token is no longer
+  // in force or its role no longer grants `permission`; `*caller` is left as it was (and
+  // must not be trusted), so the next Refresh looks again. Neither counts nor logs a
+  // failure: the call reports it, and counts it with CountDenied. OK without access
+  // control.
+  absl::Status Refresh(absl::string_view method, Permission permission, Caller* caller) const
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // Admit, then PERMISSION_DENIED unless the caller covers `initiative`. The usual check of
   // a call that names its initiative, one line in a handler:
@@ -145,8 +200,9 @@ class Authorizer {
   grpc::Status CheckAll(const grpc::ServerContextBase& context, absl::string_view method,
                         Permission permission) const;
 
-  // Counts a refusal decided by the caller of Admit (a record of Ingest.Stream for an
-  // initiative outside the producer's scope) as permission_denied of `method`.
+  // Counts a refusal decided by the caller of Admit or Refresh (a record of Ingest.Stream for
+  // an initiative outside the producer's scope, or refused by Refresh) as permission_denied
+  // of `method`.
   void CountDenied(absl::string_view method) const;
 
  private:
@@ -154,8 +210,19 @@ class Authorizer {
                     const grpc::ServerContextBase& context, absl::string_view who,
                     std::string message) const;
 
+  // The grant of the token with hash `hash` in the table in force (nullptr when there is
+  // none), and that table's generation.
+  std::shared_ptr<const TokenGrant> Find(const std::string& hash, uint64_t* generation) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   bool enabled_ = false;
-  TokenTable tokens_;
+  mutable absl::Mutex mu_;
+  // The table in force; nullptr without access control. Replaced whole, never changed:
+  // grants handed out keep the table they belong to alive.
+  std::shared_ptr<const TokenTable> tokens_ ABSL_GUARDED_BY(mu_);
+  // Bumped by each ReplaceTokens, under mu_, with tokens_. Read without mu_ by Refresh to
+  // learn cheaply that nothing changed.
+  std::atomic<uint64_t> generation_{0};
   ServerMetrics* metrics_ = nullptr;
   EventLog* log_ = nullptr;
   mutable std::atomic<uint64_t> failures_{0};  // For the log's rate limit.

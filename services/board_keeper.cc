@@ -27,10 +27,11 @@ absl::StatusOr<storage::SequenceNumber> BoardKeeper::CatchUp(const std::string& 
 }
 
 ThemeView ViewOf(const ThemeApplier& applier, const std::string& initiative) {
+  ThemeApplier::Snapshot snapshot = applier.SummariesAndInputs(initiative);
   return ThemeView{
-      applier.Summaries(initiative),
+      std::move(snapshot.summaries),
       [&applier, initiative](pipeline::ThemeId id) { return applier.ResolveTheme(initiative, id); },
-      applier.Inputs(initiative)};
+      std::move(snapshot.inputs)};
 }
 
 absl::StatusOr<Materialized> BoardKeeper::Materialize(const std::string& initiative,

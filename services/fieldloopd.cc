@@ -1,4 +1,7 @@
 // fieldloopd: the fieldloop server. See docs/operations.md.
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -48,7 +51,8 @@ ABSL_FLAG(int, block_cache_mb, 64,
           "RocksDB's block cache in MiB, shared by every column family: data blocks and the "
           "index and filter blocks of the table files. 1..65536.");
 ABSL_FLAG(int, write_buffer_mb, 128,
-          "Every RocksDB memtable together, in MiB; past it the largest is flushed. 16..65536.");
+          "RocksDB's memtable budget in MiB: each column family's memtable is a share of it, "
+          "and all of them together stay under 1.32 times it. 16..65536.");
 ABSL_FLAG(int, max_watchers, 32,
           "Most Themes.WatchThemes calls open at once (each holds a server thread); one more is "
           "ended at once with RESOURCE_EXHAUSTED. 1..10000.");
@@ -106,7 +110,9 @@ ABSL_FLAG(std::string, auth_tokens, "",
           "Access tokens file: one line per token, '<sha256-hex> <name> "
           "<producer|reader|admin> <initiative,...|*>' (hash: printf %s \"$TOKEN\" | "
           "sha256sum). Every call but health and reflection then needs 'authorization: Bearer "
-          "<token>' (UNAUTHENTICATED / PERMISSION_DENIED). Empty: no access control.");
+          "<token>' (UNAUTHENTICATED / PERMISSION_DENIED). Read again on SIGHUP (kill -HUP "
+          "<pid>): tokens added, removed or changed take effect without a restart. Empty: no "
+          "access control.");
 ABSL_FLAG(bool, allow_insecure, false,
           "Listen on a --listen address that is not loopback without both TLS (--tls_cert) and "
           "access tokens (--auth_tokens). Without it such an address is refused at start.");
@@ -128,8 +134,13 @@ absl::StatusOr<absl::Duration> ParseDurationFlag(const char* name, const std::st
   return d;
 }
 
-void OnSignal(int) {
-  const char c = 1;
+// What a signal asks of the main loop, as the byte the handler writes to signal_pipe.
+constexpr char kStop = 'S';    // SIGINT, SIGTERM.
+constexpr char kReload = 'R';  // SIGHUP: read --auth_tokens again.
+
+// Async-signal-safe: only write(2). The main loop acts on the byte.
+void OnSignal(int signal) {
+  const char c = signal == SIGHUP ? kReload : kStop;
   (void)!write(signal_pipe[1], &c, 1);
 }
 
@@ -152,9 +163,9 @@ int main(int argc, char** argv) {
       "[--log_level=debug|info|warning|error] "
       "[--metrics_listen=[HOST:]PORT] [--backup_root=DIR] [--redact_pii=false] "
       "[--tls_cert=PEM --tls_key=PEM [--tls_client_ca=PEM]] [--auth_tokens=FILE] "
-      "[--allow_insecure]\nStops cleanly on "
-      "SIGINT or "
-      "SIGTERM. "
+      "[--allow_insecure]\nStops cleanly on SIGINT or SIGTERM. On SIGHUP reads the "
+      "--auth_tokens file again and puts its tokens in force without a restart (a file that "
+      "cannot be read or parsed is logged and the old tokens stay). "
       "Flags and data layout: docs/operations.md.");
   absl::ParseCommandLine(argc, argv);
 
@@ -220,6 +231,9 @@ int main(int argc, char** argv) {
   }
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
+  // Handled from here on, so that SIGHUP never ends the process (its default action): one
+  // that comes while starting is acted on once the server is up.
+  std::signal(SIGHUP, OnSignal);
   std::signal(SIGPIPE, SIG_IGN);
 
   auto server = fieldloop::services::FieldloopServer::Start(options);
@@ -235,8 +249,14 @@ int main(int argc, char** argv) {
   }
   std::fflush(stdout);
 
-  char c;
-  while (read(signal_pipe[0], &c, 1) < 0 && errno == EINTR) {
+  while (true) {
+    char c;
+    const ssize_t n = read(signal_pipe[0], &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n != 1 || c != kReload) break;
+    // Logs its outcome (tokens in force, or why the old ones stay); the server goes on
+    // either way.
+    (void)(*server)->ReloadAuthTokens();
   }
   // Shutdown logs "shutting down" and, once stopped, the counts of this run.
   (*server)->Shutdown();

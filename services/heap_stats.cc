@@ -27,6 +27,15 @@ HeapStats ReadHeapStats() {
   return stats;
 }
 
-std::string AllocatorName() { return std::string("jemalloc ") + JEMALLOC_VERSION; }
+std::string AllocatorName() {
+  // Asked of the allocator at run time, not taken from the header: it names the library
+  // actually answering.
+  const char* version = nullptr;
+  size_t size = sizeof version;
+  if (mallctl("version", &version, &size, nullptr, 0) != 0 || version == nullptr) {
+    return "unknown allocator";
+  }
+  return std::string("jemalloc ") + version;
+}
 
 }  // namespace fieldloop::services

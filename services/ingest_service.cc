@@ -318,17 +318,24 @@ class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::Byte
   }
 
   // The REJECTED ack (PERMISSION_DENIED) of a record whose initiative the caller's token does
-  // not cover; nullopt when it may be ingested. A record with no valid initiative is left to
-  // the Ingestor, which rejects it for that.
-  std::optional<IngestAck> OutOfScope(const fieldloop::v1::IngestRequest& request) const {
+  // not cover, or of any record once a reload of the tokens removed the token or its
+  // producer role; nullopt when it may be ingested. A record with no valid initiative is
+  // left to the Ingestor, which rejects it for that. Checks against the tokens in force
+  // now: a reload (SIGHUP) applies from the stream's next record on.
+  std::optional<IngestAck> OutOfScope(const fieldloop::v1::IngestRequest& request) {
+    const Authorizer* const authorizer = service_->authorizer_;
+    // One atomic load unless the tokens were reloaded since the last record.
+    const absl::Status current =
+        authorizer != nullptr ? authorizer->Refresh("Ingest.Stream", Permission::kIngest, &caller_)
+                              : absl::OkStatus();
     // Without tokens (or with `*`) no record is out of scope: skip the identity, which the
     // Ingestor works out anyway, on this per-record path.
-    if (caller_.CoversAll()) return std::nullopt;
+    if (current.ok() && caller_.CoversAll()) return std::nullopt;
     const pipeline::RecordIdentity identity = pipeline::IdentityOf(request);
-    if (caller_.Covers(identity.initiative) || !pipeline::IsValidInitiative(identity.initiative)) {
-      return std::nullopt;
-    }
-    if (service_->authorizer_ != nullptr) service_->authorizer_->CountDenied("Ingest.Stream");
+    // Not valid (or no record at all): the Ingestor rejects it, whoever sent it.
+    if (!pipeline::IsValidInitiative(identity.initiative)) return std::nullopt;
+    if (current.ok() && caller_.Covers(identity.initiative)) return std::nullopt;
+    if (authorizer != nullptr) authorizer->CountDenied("Ingest.Stream");
     IngestAck ack;
     ack.set_record_id(identity.id);
     ack.set_kind(identity.kind);
@@ -336,13 +343,18 @@ class IngestStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::Byte
     ack.set_code(fieldloop::v1::REJECT_CODE_PERMISSION_DENIED);
     const std::string field = absl::StrCat(
         request.GetDescriptor()->FindFieldByNumber(request.record_case())->name(), ".initiative");
-    ack.set_message(absl::StrCat(identity.id, ": ", field, ": token '", caller_.name(),
-                                 "' may not ingest into initiative '", identity.initiative, "'"));
+    ack.set_message(absl::StrCat(
+        identity.id, ": ", field, ": ",
+        current.ok() ? absl::StrCat("token '", caller_.name(), "' may not ingest into initiative '",
+                                    identity.initiative, "'")
+                     : std::string(current.message())));
     ack.set_field(field);
     return ack;
   }
 
-  const Caller caller_;  // Who opened the stream.
+  // Who opened the stream; brought up to date with reloaded tokens by OutOfScope. Only
+  // OnReadDone touches it, and reads are never concurrent (one in flight at a time).
+  Caller caller_;
   IngestService* const service_;
   Ingestor* const ingestor_;
   EventLog* const log_;  // nullptr: not logged.

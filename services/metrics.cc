@@ -324,6 +324,16 @@ ServerMetrics::ServerMetrics(const storage::Store* store, const Clock* clock)
                             "Calls (and Ingest records) refused by access control, by code "
                             "(unauthenticated, permission_denied) and method (Service.Method).")
                         .Register(*registry_);
+  auto& reloads = prometheus::BuildCounter()
+                      .Name("fieldloop_auth_reloads_total")
+                      .Help(
+                          "Reloads of the tokens file (--auth_tokens, SIGHUP) by outcome: ok "
+                          "(its tokens are in force), error (unreadable or malformed: the "
+                          "old tokens stay).")
+                      .Register(*registry_);
+  for (int ok = 0; ok < 2; ++ok) {
+    auth_reloads_[ok] = &reloads.Add({{"outcome", kOutcomeLabels[ok]}});
+  }
 
   ingest_streams_open_ = &prometheus::BuildGauge()
                               .Name("fieldloop_ingest_streams_open")
@@ -487,5 +497,7 @@ void ServerMetrics::RecordAuthFailure(absl::string_view code, absl::string_view 
   // Family::Add is thread-safe and returns the existing series for known labels.
   auth_failures_->Add({{"code", std::string(code)}, {"method", std::string(method)}}).Increment();
 }
+
+void ServerMetrics::RecordAuthReload(bool ok) { auth_reloads_[ok ? 1 : 0]->Increment(); }
 
 }  // namespace fieldloop::services

@@ -159,6 +159,9 @@ class ServerMetrics {
   // "permission_denied", `method` "Service.Method" (a small fixed set: the label values stay
   // few).
   void RecordAuthFailure(absl::string_view code, absl::string_view method);
+  // The tokens file was read again (FieldloopServer::ReloadAuthTokens): `ok` when its tokens
+  // are in force now, false when it could not be read or parsed (the old ones stay).
+  void RecordAuthReload(bool ok);
 
  private:
   class ScrapeView;  // The prometheus::Collectable computing scrape-time values.
@@ -192,6 +195,7 @@ class ServerMetrics {
   prometheus::Gauge* ingest_streams_open_ = nullptr;
   prometheus::Counter* streams_refused_[2] = {};  // [StreamRefusal]
   prometheus::Family<prometheus::Counter>* auth_failures_ = nullptr;
+  prometheus::Counter* auth_reloads_[2] = {};  // [ok]
 
   mutable absl::Mutex mu_;
   std::map<std::string, InitiativeLag> lag_ ABSL_GUARDED_BY(mu_);

@@ -372,6 +372,37 @@ absl::StatusOr<std::unique_ptr<FieldloopServer>> FieldloopServer::Start(
 
 FieldloopServer::~FieldloopServer() { Shutdown(); }
 
+absl::Status FieldloopServer::ReloadAuthTokens() {
+  absl::MutexLock lock(&reload_mu_);
+  if (!authorizer_->enabled()) {
+    constexpr absl::string_view kNothing =
+        "no tokens file (--auth_tokens) to reload: access control is off, and a reload does "
+        "not turn it on (restart with --auth_tokens for that)";
+    log_->Warning("auth", "%s", kNothing);
+    return absl::FailedPreconditionError(kNothing);
+  }
+  // ReadTokensFile's errors name the file and, for a malformed line, the line and field;
+  // never a hash (nor what stands where a hash belongs).
+  absl::StatusOr<TokenTable> tokens = ReadTokensFile(options_.auth_tokens);
+  absl::StatusOr<TokenChanges> changes =
+      tokens.ok() ? authorizer_->ReplaceTokens(*std::move(tokens)) : tokens.status();
+  if (metrics_ != nullptr) metrics_->RecordAuthReload(changes.ok());
+  if (!changes.ok()) {
+    log_->Error("auth", "reloading the tokens failed, the %d tokens in force stay: %s",
+                authorizer_->token_count(), changes.status().message());
+    return changes.status();
+  }
+  // "2 added (a, b)", "0 removed".
+  auto names = [](absl::string_view what, const std::vector<std::string>& list) {
+    return list.empty() ? absl::StrCat("0 ", what)
+                        : absl::StrCat(list.size(), " ", what, " (", JoinCapped(list), ")");
+  };
+  log_->Info("auth", "reloaded %s: %d tokens in force; %s, %s, %s", options_.auth_tokens,
+             changes->tokens, names("added", changes->added), names("removed", changes->removed),
+             names("changed", changes->changed));
+  return absl::OkStatus();
+}
+
 std::string FieldloopServer::address() const { return absl::StrCat(host_, ":", port_); }
 
 void FieldloopServer::Shutdown(absl::Duration grace) {

@@ -9,8 +9,11 @@
 #include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "services/admin_service.h"
@@ -48,7 +51,7 @@ struct ServerOptions {
   // blocks (storage::StoreOptions::block_cache_bytes), in MiB. 1..65536.
   // Default: 64.
   int block_cache_mb = 64;
-  // Every RocksDB memtable together (storage::StoreOptions::write_buffer_bytes), in MiB.
+  // RocksDB's memtable budget (storage::StoreOptions::write_buffer_bytes), in MiB.
   // 16..65536.
   // Default: 128.
   int write_buffer_mb = 128;
@@ -136,7 +139,8 @@ struct ServerOptions {
   // Tokens file (--auth_tokens; format and roles in services/auth.h): every call but
   // grpc.health.v1.Health and server reflection needs a bearer token of it, with a role and
   // initiatives that allow the call (UNAUTHENTICATED / PERMISSION_DENIED otherwise). A file
-  // that cannot be read or parsed stops Start.
+  // that cannot be read or parsed stops Start. Read again by
+  // FieldloopServer::ReloadAuthTokens (fieldloopd: SIGHUP).
   // Default: empty (no access control: every caller may do everything).
   std::string auth_tokens;
   // Listen on an address other than loopback (127.0.0.0/8, localhost, [::1]) without both
@@ -188,6 +192,19 @@ class FieldloopServer {
   // The metrics; nullptr when off.
   ServerMetrics* metrics() { return metrics_.get(); }
 
+  // Reads the tokens file (ServerOptions::auth_tokens) again. When it can be read and
+  // parsed, its tokens replace the ones in force at once and atomically (Authorizer::
+  // ReplaceTokens): calls already running go on, calls admitted from now on and the
+  // further records of open Ingest streams are checked against the new tokens; logs an
+  // INFO line with the number of tokens and the names added, removed and changed, and
+  // returns OK. Otherwise the tokens in force stay, an ERROR line gives the reason, and
+  // the error is returned: NotFound / PermissionDenied naming the file when it cannot be
+  // read, InvalidArgument naming the file and the line as ParseTokens does. Neither line
+  // holds a token or a hash. Either outcome counts in fieldloop_auth_reloads_total.
+  // FailedPrecondition, logged at WARNING, when the server runs without a tokens file
+  // (access control is not turned on by a reload). Thread-safe; reloads run one at a time.
+  absl::Status ReloadAuthTokens() ABSL_LOCKS_EXCLUDED(reload_mu_);
+
   // Clean shutdown: refuses new streams, lets open streams ack what they have read and end
   // with UNAVAILABLE, waits up to `grace` for them, writes what is queued. The store is
   // closed by the destructor. Idempotent.
@@ -215,7 +232,8 @@ class FieldloopServer {
   std::unique_ptr<ServerMetrics> metrics_;
   // After the metrics and the log it writes to, before the services that ask it.
   std::unique_ptr<Authorizer> authorizer_;
-  ThemeFeed theme_feed_;  // Before the applier, which publishes to it.
+  absl::Mutex reload_mu_;  // Held by ReloadAuthTokens: one reload at a time, in order.
+  ThemeFeed theme_feed_;   // Before the applier, which publishes to it.
   std::unique_ptr<ThemeApplier> applier_;
   std::unique_ptr<Ingestor> ingestor_;
   std::unique_ptr<IngestService> ingest_service_;

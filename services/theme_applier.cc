@@ -206,11 +206,19 @@ std::vector<pipeline::ThemeSummary> ThemeApplier::Summaries(const std::string& i
 }
 
 std::optional<state::InputCounts> ThemeApplier::Inputs(const std::string& initiative) const {
+  return SummariesAndInputs(initiative).inputs;
+}
+
+ThemeApplier::Snapshot ThemeApplier::SummariesAndInputs(const std::string& initiative) const {
+  Snapshot snapshot;
   absl::MutexLock lock(&mu_);
-  if (!started_ || stopping_) return std::nullopt;
   auto it = initiatives_.find(initiative);
-  if (it == initiatives_.end() || it->second.model->inputs() == nullptr) return std::nullopt;
-  return *it->second.model->inputs();
+  if (it == initiatives_.end()) return snapshot;
+  snapshot.summaries = it->second.model->Summaries();
+  if (started_ && !stopping_ && it->second.model->inputs() != nullptr) {
+    snapshot.inputs = *it->second.model->inputs();
+  }
+  return snapshot;
 }
 
 pipeline::ThemeId ThemeApplier::ResolveTheme(const std::string& initiative,
@@ -227,16 +235,21 @@ absl::StatusOr<int> ThemeApplier::ApplyBatch(const std::string& initiative) {
   // guards the map and the watermark.
   absl::MutexLock apply(&apply_mu_);
   Initiative* state;
+  bool stale;
   {
     absl::MutexLock lock(&mu_);
     absl::StatusOr<Initiative*> loaded = Load(initiative);
     if (!loaded.ok()) return loaded.status();
-    state = *loaded;
-    if (state->stale) {
-      absl::StatusOr<Initiative> stored = LoadStored(initiative);
-      if (!stored.ok()) return stored.status();
-      *state = std::move(*stored);
-    }
+    state = *loaded;  // std::map: the node stays put.
+    stale = state->stale;
+  }
+  if (stale) {
+    // Read without mu_: loading state written before input counts were kept counts the
+    // events log, which must not hold up Summaries, Notify or WhenApplied.
+    absl::StatusOr<Initiative> stored = LoadStored(initiative);
+    if (!stored.ok()) return stored.status();
+    absl::MutexLock lock(&mu_);
+    *state = std::move(*stored);
   }
   storage::SequenceNumber last = state->applied;
   int count = 0;

@@ -104,6 +104,13 @@ class ThemeApplier {
   std::optional<state::InputCounts> Inputs(const std::string& initiative) const
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Summaries and Inputs of `initiative` read together, from the same applied batch.
+  struct Snapshot {
+    std::vector<pipeline::ThemeSummary> summaries;
+    std::optional<state::InputCounts> inputs;
+  };
+  Snapshot SummariesAndInputs(const std::string& initiative) const ABSL_LOCKS_EXCLUDED(mu_);
+
   // The id `theme` of `initiative` lives on as after merges and Forget rebuilds (see
   // RemoveRecords): itself when live or the initiative is unknown, -1 when the id was
   // never given or its theme's records were all forgotten.
@@ -183,9 +190,10 @@ class ThemeApplier {
   // The stored theme state and watermark of `initiative`, published to the feed. When the
   // stored state has no input counts, counts the records up to the watermark and stores
   // the counts with it at once (hence apply_mu_: no other writer of theme state meanwhile);
-  // if that write fails they are stored with the next batch.
+  // if that write fails they are stored with the next batch. Needs no mu_ (ApplyBatch
+  // reloads a stale model without it, so that counting does not block readers).
   absl::StatusOr<Initiative> LoadStored(const std::string& initiative)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mu_, mu_);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mu_);
   uint64_t BacklogLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Loop();
   // Applies up to batch_records records of `initiative`; returns how many. Returns the

@@ -70,17 +70,20 @@ std::string Seq(SequenceNumber seq) {
   return out;
 }
 
-// The memtable size of each column family: events take nearly every byte written; ids,
-// themes and meta see a write per record or per applied batch; the rest see few.
-size_t WriteBufferSize(int cf) {
+// The memtable size of each column family, a share of the memtable budget: events take
+// nearly every byte written; ids, themes and meta see a write per record or per applied
+// batch; the rest see few. The shares add up to 21/32 of the budget, and a family holds two
+// memtables at most (one being flushed), so all memtables together stay under 1.32 times
+// the budget whatever it is (128 MiB: events 32 MiB, ids and themes 16, the rest 4).
+size_t WriteBufferSize(int cf, size_t budget) {
   switch (cf) {
     case kEvents:
-      return size_t{32} << 20;
+      return budget / 4;
     case kIds:
     case kThemes:
-      return size_t{16} << 20;
+      return budget / 8;
     default:
-      return size_t{4} << 20;
+      return budget / 32;
   }
 }
 
@@ -93,7 +96,7 @@ size_t WriteBufferSize(int cf) {
 // get a Bloom filter and hashed data blocks, what OptimizeForPointLookup gives, without its
 // private 64 MiB cache per column family.
 std::vector<rocksdb::ColumnFamilyDescriptor> ColumnFamilies(
-    const std::shared_ptr<rocksdb::Cache>& cache) {
+    const std::shared_ptr<rocksdb::Cache>& cache, size_t write_buffer_bytes) {
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int i = 0; i < kNumCfs; ++i) {
     const bool point_lookup = i == kIds || i == kMeta;
@@ -110,7 +113,7 @@ std::vector<rocksdb::ColumnFamilyDescriptor> ColumnFamilies(
     }
     rocksdb::ColumnFamilyOptions cf_options;
     cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-    cf_options.write_buffer_size = WriteBufferSize(i);
+    cf_options.write_buffer_size = WriteBufferSize(i, write_buffer_bytes);
     if (point_lookup) {
       cf_options.memtable_whole_key_filtering = true;
       cf_options.memtable_prefix_bloom_size_ratio = 0.02;
@@ -143,7 +146,8 @@ absl::Status DescribeCheckpoint(const std::string& dir, CheckpointInfo* info) {
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::OpenForReadOnly(
-      rocksdb::Options(), dir, ColumnFamilies(NewBlockCache(size_t{8} << 20)), &handles, &raw);
+      rocksdb::Options(), dir, ColumnFamilies(NewBlockCache(size_t{8} << 20), size_t{16} << 20),
+      &handles, &raw);
   if (!s.ok()) return FromRocks(s, absl::StrCat("opening checkpoint ", dir));
   std::unique_ptr<rocksdb::DB> db(raw);
   rocksdb::ColumnFamilyHandle* meta = handles[kMeta];
@@ -219,11 +223,14 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   // One memory budget for the whole database; Reopen reuses both through db_options_ and
   // block_cache_.
   std::shared_ptr<rocksdb::Cache> block_cache = NewBlockCache(options.block_cache_bytes);
-  // allow_stall: writes wait while the memtables are over budget and the flush that frees
-  // them runs, rather than pile up past it.
-  db_options.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(
-      options.write_buffer_bytes, /*cache=*/nullptr, /*allow_stall=*/true);
-  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = ColumnFamilies(block_cache);
+  // No allow_stall: a writer stalled by the manager waits until memtable memory is freed,
+  // and when the flush that would free it fails (a full disk) it waits for ever, holding the
+  // database lock, so the store never sees the error nor recovers. RocksDB's own stop at
+  // max_write_buffer_number does give up on a background error.
+  db_options.write_buffer_manager =
+      std::make_shared<rocksdb::WriteBufferManager>(options.write_buffer_bytes);
+  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors =
+      ColumnFamilies(block_cache, options.write_buffer_bytes);
   if (options.create_if_missing) {
     std::error_code ec;  // RocksDB creates only the last directory; make the parents.
     std::filesystem::create_directories(dir, ec);
@@ -345,8 +352,8 @@ absl::Status Store::Reopen() {
   options.avoid_flush_during_recovery = false;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s =
-      rocksdb::DB::Open(options, dir_, ColumnFamilies(block_cache_), &handles, &raw);
+  rocksdb::Status s = rocksdb::DB::Open(
+      options, dir_, ColumnFamilies(block_cache_, options_.write_buffer_bytes), &handles, &raw);
   if (!s.ok()) return FromRocks(s, absl::StrCat("reopening store in ", dir_));
   db_.reset(raw);
   handles_ = std::move(handles);
@@ -502,29 +509,28 @@ absl::Status Store::ScanKind(absl::string_view initiative, RecordKind kind,
   if (!indexed.ok()) return indexed;
   std::sort(sequences.begin(), sequences.end());
   // Chunks of records by key, read under the database lock; the visitor runs without it
-  // (as in ScanRange).
+  // (as in ScanRange), and a chunk stops at 256 records or 1 MiB of them.
   constexpr size_t kChunkRecords = 256;
+  constexpr size_t kChunkBytes = 1 << 20;
   StoredRecord record;
   record.initiative = std::string(initiative);
   std::vector<std::pair<SequenceNumber, std::string>> chunk;
-  for (size_t start = 0; start < sequences.size(); start += kChunkRecords) {
-    const size_t end = std::min(sequences.size(), start + kChunkRecords);
+  size_t next = 0;
+  while (next < sequences.size()) {
     chunk.clear();
     {
-      std::vector<std::string> keys;
-      keys.reserve(end - start);
-      for (size_t i = start; i < end; ++i) keys.push_back(EventKey(initiative, sequences[i]));
-      const std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
-      std::vector<std::string> values;
       absl::ReaderMutexLock lock(&db_mu_);
       if (absl::Status open = CheckOpen(); !open.ok()) return open;
-      const std::vector<rocksdb::ColumnFamilyHandle*> families(keys.size(), cf(kEvents));
-      const std::vector<rocksdb::Status> read =
-          db_->MultiGet(rocksdb::ReadOptions(), families, slices, &values);
-      for (size_t i = 0; i < read.size(); ++i) {
-        if (read[i].IsNotFound()) continue;  // Forgotten since the index was read.
-        if (!read[i].ok()) return FromRocks(read[i], "reading events by sequence");
-        chunk.emplace_back(sequences[start + i], std::move(values[i]));
+      size_t bytes = 0;
+      std::string value;
+      while (next < sequences.size() && chunk.size() < kChunkRecords && bytes < kChunkBytes) {
+        const SequenceNumber sequence = sequences[next++];
+        rocksdb::Status read =
+            db_->Get(rocksdb::ReadOptions(), cf(kEvents), EventKey(initiative, sequence), &value);
+        if (read.IsNotFound()) continue;  // Forgotten since the index was read.
+        if (!read.ok()) return FromRocks(read, "reading events by sequence");
+        bytes += value.size();
+        chunk.emplace_back(sequence, std::move(value));
       }
     }
     for (const auto& [sequence, value] : chunk) {

@@ -62,8 +62,10 @@ struct StoreOptions {
   // keeps of its files stays within this many bytes however large the store grows.
   // Default: 64 MiB (fieldloopd --block_cache_mb).
   size_t block_cache_bytes = size_t{64} << 20;
-  // Every memtable together (a rocksdb::WriteBufferManager): past this, RocksDB flushes the
-  // largest. Each column family's own memtable size stays below it (docs/storage.md).
+  // The memtable budget. Each column family's memtable size is a share of it (events a
+  // quarter; docs/storage.md, "Memory"), and a rocksdb::WriteBufferManager over all of them
+  // flushes the family with the oldest memtable when they pass it: all memtables together
+  // stay under 1.32 times this.
   // Default: 128 MiB (fieldloopd --write_buffer_mb).
   size_t write_buffer_bytes = size_t{128} << 20;
 };

@@ -47,6 +47,24 @@ TEST(CountInput, CountsFeedbackAndTranscriptsPerRegionAndSegmentEmptyNamesInclud
             (std::vector<std::pair<std::string, int64_t>>{{"", 1}, {"SMB", 2}}));
 }
 
+// A producer sending a new region with every record cannot grow the counts (written with
+// every applied batch) without bound: past kMaxNamesCounted names, new ones are not kept,
+// the names kept still count, and every record still counts as its kind.
+TEST(CountInput, KeepsAtMostTheCappedNumberOfNamesAndStillCountsEveryRecord) {
+  state::InputCounts counts;
+  const int records = kMaxNamesCounted + 500;
+  for (int i = 0; i < records; ++i) {
+    CountInput(Feedback("region-" + std::to_string(100000 + i), "SMB"), &counts);
+  }
+  CountInput(Feedback("region-100000", "SMB"), &counts);  // A kept name still counts.
+  EXPECT_EQ(counts.feedback_events(), records + 1);
+  EXPECT_EQ(counts.regions_size(), kMaxNamesCounted);
+  EXPECT_EQ(counts.regions(0).name(), "region-100000");
+  EXPECT_EQ(counts.regions(0).count(), 2);
+  EXPECT_EQ(Pairs(counts.segments()),
+            (std::vector<std::pair<std::string, int64_t>>{{"SMB", records + 1}}));
+}
+
 TEST(CountInput, KeepsNamesSortedWhateverTheOrderTheyArriveIn) {
   state::InputCounts counts;
   for (const char* region : {"NA", "EMEA", "LATAM", "APAC", "EMEA", "ANZ", "NA"}) {

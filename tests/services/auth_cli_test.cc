@@ -1,11 +1,14 @@
 // TLS and access tokens end to end with the binaries: fieldloopd started with --tls_cert,
 // --tls_key and --auth_tokens; `fieldloop push` and `fieldloop themes` with --tls_ca and
-// --token_file (or FIELDLOOP_TOKEN); the refusals they print; fieldloopd refusing a
-// non-loopback address without TLS and tokens, saying why.
+// --token_file (or FIELDLOOP_TOKEN); the refusals they print; a token rotated by editing
+// the file and sending SIGHUP; fieldloopd refusing a non-loopback address without TLS and
+// tokens, saying why.
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -144,6 +147,50 @@ TEST_F(AuthCliTest, UnreadableTokenFileIsAUsageError) {
   EXPECT_THAT(missing.output, HasSubstr("--token_file: cannot read '"));
 }
 
+TEST_F(AuthCliTest, SighupRotatesATokenWithoutARestartAndABrokenFileChangesNothing) {
+  constexpr char kRotatedToken[] = "cli-producer-rotated-Vb62k";
+  const std::string rotated_file = WriteToken("rotated.token", kRotatedToken);
+  const auto push = [&](const std::string& token_file) {
+    return Fieldloop({"push", "--server", address_, "--quiet", "--tls_ca", certs_.ca,
+                      "--token_file", token_file, records_});
+  };
+  // The new line, replacing the producer's (same name, new token), written as operators
+  // are told to: a new file renamed over the old one.
+  const auto replace_tokens = [&](const std::string& producer_line) {
+    const std::string next = tokens_ + ".new";
+    std::ofstream(next) << producer_line << services::TokenHash(kReaderToken)
+                        << " viewer reader q3-push\n"
+                        << services::TokenHash(kOtherReaderToken) << " other reader q4\n";
+    ASSERT_EQ(std::rename(next.c_str(), tokens_.c_str()), 0);
+  };
+  const std::string rotated_line =
+      services::TokenHash(kRotatedToken) + " loader producer q3-push\n";
+
+  // A broken file: the reload fails, the process goes on with the old tokens.
+  replace_tokens(services::TokenHash(kRotatedToken) + " loader writer q3-push\n");
+  daemon_->Signal(SIGHUP);
+  std::optional<std::string> error = daemon_->WaitForLine("reloading the tokens failed");
+  ASSERT_TRUE(error.has_value());
+  EXPECT_THAT(*error, HasSubstr(tokens_ + ":1: role 'writer'"));
+  testing::Finished refused = push(rotated_file);
+  EXPECT_NE(refused.status, 0) << refused.output;
+  EXPECT_THAT(refused.output, HasSubstr("the access token is not valid"));
+
+  // The fixed file: the rotated token works, the one it replaced no longer does.
+  replace_tokens(rotated_line);
+  daemon_->Signal(SIGHUP);
+  std::optional<std::string> reloaded = daemon_->WaitForLine("INFO auth: reloaded");
+  ASSERT_TRUE(reloaded.has_value());
+  EXPECT_THAT(*reloaded, HasSubstr("3 tokens in force; 0 added, 0 removed, 1 changed (loader)"));
+  testing::Finished accepted = push(rotated_file);
+  ASSERT_EQ(accepted.status, 0) << accepted.output;
+  EXPECT_THAT(accepted.output, HasSubstr("6 accepted"));
+  testing::Finished old = push(producer_file_);
+  EXPECT_NE(old.status, 0) << old.output;
+  EXPECT_THAT(old.output, HasSubstr("the access token is not valid"));
+  // TearDown: SIGTERM still stops it cleanly (exit 0), and no token reached its output.
+}
+
 TEST(FieldloopdAuth, NonLoopbackWithoutTlsAndTokensIsRefusedSayingWhy) {
   testing::TempDir dir;
   const std::string tokens = dir.Sub("tokens.txt");
@@ -166,6 +213,7 @@ TEST(FieldloopdAuth, HelpListsTheSecurityFlags) {
   for (const char* flag : {"--tls_cert", "--tls_key", "--tls_client_ca", "--auth_tokens"}) {
     EXPECT_THAT(out, HasSubstr(flag));
   }
+  EXPECT_THAT(out, HasSubstr("On SIGHUP reads the --auth_tokens file again"));
   const testing::Finished help = Fieldloop({"help"});
   for (const char* flag :
        {"--tls_ca", "--tls_cert", "--tls_key", "--token_file", "FIELDLOOP_TOKEN"}) {

@@ -1,8 +1,10 @@
 // Access control and TLS through a real FieldloopServer on 127.0.0.1:0 with a real RocksDB:
 // tokens from a tokens file decide who may ingest, read and back up which initiative;
-// failures are counted in the metrics and never log the token; health stays open; TLS and
-// mutual TLS refuse clients without the right credentials; a non-loopback address needs
-// both TLS and tokens.
+// failures are counted in the metrics and never log the token; health stays open; a
+// reload of the tokens file (ReloadAuthTokens) puts added, removed and changed tokens in
+// force for new calls and open Ingest streams, and a broken file keeps the old ones; TLS
+// and mutual TLS refuse clients without the right credentials; a non-loopback address
+// needs both TLS and tokens.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -133,6 +135,7 @@ Client Insecure(const std::string& address, const std::string& token = "") {
 class AuthServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    tokens_path_ = WriteTokensFile(dir_);
     log_path_ = dir_.Sub("events.log");
     log_file_ = std::fopen(log_path_.c_str(), "w");
     ASSERT_NE(log_file_, nullptr);
@@ -142,7 +145,7 @@ class AuthServerTest : public ::testing::Test {
     options.output_root = dir_.Sub("out");
     options.backup_root = dir_.Sub("backups");
     options.metrics_listen = "127.0.0.1:0";
-    options.auth_tokens = WriteTokensFile(dir_);
+    options.auth_tokens = tokens_path_;
     options.log_level = services::LogLevel::kDebug;
     options.log_file = log_file_;
     auto server = services::FieldloopServer::Start(options);
@@ -162,10 +165,63 @@ class AuthServerTest : public ::testing::Test {
     return r.has_value() ? r->body : std::string();
   }
 
+  // Replaces the tokens file with `lines` as operators are told to: a new file renamed over
+  // the old one, so that a reload never reads half a file.
+  void RewriteTokens(const std::vector<std::string>& lines) const {
+    const std::string next = tokens_path_ + ".new";
+    {
+      std::ofstream out(next);
+      for (const std::string& line : lines) out << line << "\n";
+    }
+    ASSERT_EQ(std::rename(next.c_str(), tokens_path_.c_str()), 0);
+  }
+
+  // The event log so far.
+  std::string Log() const {
+    std::fflush(log_file_);
+    return testing::ReadFile(log_path_);
+  }
+
   testing::TempDir dir_;
+  std::string tokens_path_;
   std::string log_path_;
   FILE* log_file_ = nullptr;
   std::unique_ptr<services::FieldloopServer> server_;
+};
+
+// The tokens file's line for `token`.
+std::string TokenLine(const std::string& token, const std::string& name, const std::string& role,
+                      const std::string& initiatives) {
+  return absl::StrCat(services::TokenHash(token), " ", name, " ", role, " ", initiatives);
+}
+
+// An Ingest stream kept open across reloads: each Send writes one record and reads its ack.
+class OpenStream {
+ public:
+  explicit OpenStream(const Client& client)
+      : stub_(v1::Ingest::NewStub(client.channel)),
+        context_(client.Context()),
+        stream_(stub_->Stream(context_.get())) {}
+
+  v1::IngestAck Send(const v1::IngestRequest& request) {
+    v1::IngestAck ack;
+    EXPECT_TRUE(stream_->Write(request));
+    EXPECT_TRUE(stream_->Read(&ack));
+    return ack;
+  }
+
+  grpc::Status Close() {
+    stream_->WritesDone();
+    v1::IngestAck ack;
+    while (stream_->Read(&ack)) {
+    }
+    return stream_->Finish();
+  }
+
+ private:
+  std::unique_ptr<v1::Ingest::Stub> stub_;
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::IngestRequest, v1::IngestAck>> stream_;
 };
 
 TEST_F(AuthServerTest, StreamWithoutTokenOrWithAnUnknownOneIsUnauthenticated) {
@@ -274,6 +330,145 @@ TEST_F(AuthServerTest, FailuresAreCountedInMetricsAndNeverLogTheToken) {
   }
 }
 
+TEST_F(AuthServerTest, TokenAddedToTheFileWorksAfterTheReloadAndNotBefore) {
+  constexpr char kNewToken[] = "producer-beta-N3wTk8";
+  RewriteTokens({TokenLine(kProducerToken, "crm-export", "producer", kAlpha),
+                 TokenLine(kReaderToken, "board-bot", "reader", kAlpha),
+                 TokenLine(kAdminToken, "ops", "admin", "*"),
+                 TokenLine(kNewToken, "beta-loader", "producer", kBeta)});
+  // The file changed, but it is read only at start and on a reload.
+  EXPECT_EQ(As(kNewToken).Stream({testing::Feedback(1, kBeta)}).status.error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+
+  ASSERT_TRUE(server_->ReloadAuthTokens().ok());
+  testing::StreamResult r = As(kNewToken).Stream({testing::Feedback(2, kBeta)});
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  ASSERT_EQ(r.acks.size(), 1u);
+  EXPECT_EQ(r.acks[0].status(), v1::ACK_STATUS_ACCEPTED);
+  // The tokens kept in the file go on working.
+  std::vector<std::string> initiatives;
+  EXPECT_TRUE(As(kReaderToken).ListInitiatives(&initiatives).ok());
+  EXPECT_TRUE(As(kProducerToken).Stream({testing::Feedback(3, kAlpha)}).status.ok());
+}
+
+TEST_F(AuthServerTest, TokenRemovedFromTheFileIsRefusedAfterTheReloadEvenOnAnOpenStream) {
+  OpenStream open(As(kProducerToken));
+  ASSERT_EQ(open.Send(testing::Feedback(1, kAlpha)).status(), v1::ACK_STATUS_ACCEPTED);
+  std::vector<std::string> initiatives;
+  ASSERT_TRUE(As(kReaderToken).ListInitiatives(&initiatives).ok());
+
+  RewriteTokens({TokenLine(kAdminToken, "ops", "admin", "*")});
+  ASSERT_TRUE(server_->ReloadAuthTokens().ok());
+
+  grpc::Status reader = As(kReaderToken).ListInitiatives(&initiatives);
+  EXPECT_EQ(reader.error_code(), grpc::StatusCode::UNAUTHENTICATED) << reader.error_message();
+  EXPECT_EQ(As(kReaderToken).GetBoard(kAlpha).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(As(kProducerToken).Stream({testing::Feedback(2, kAlpha)}).status.error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  // The stream admitted before goes on, but its records are refused from now on.
+  const v1::IngestAck refused = open.Send(testing::Feedback(3, kAlpha));
+  EXPECT_EQ(refused.status(), v1::ACK_STATUS_REJECTED);
+  EXPECT_EQ(refused.code(), v1::REJECT_CODE_PERMISSION_DENIED);
+  EXPECT_EQ(refused.field(), "feedback_event.initiative");
+  EXPECT_THAT(refused.message(), HasSubstr("token 'crm-export' is no longer in the tokens file"));
+  EXPECT_TRUE(open.Close().ok());
+  EXPECT_EQ(server_->ingestor().stats().accepted, 1u);
+  EXPECT_THAT(Metrics(), HasSubstr("fieldloop_auth_failures_total{code=\"permission_denied\","
+                                   "method=\"Ingest.Stream\"} 1"));
+  // The token that stayed works.
+  EXPECT_TRUE(As(kAdminToken).ListInitiatives(&initiatives).ok());
+}
+
+TEST_F(AuthServerTest, ScopeChangedInTheFileAppliesToNewCallsAndOpenStreamsAfterTheReload) {
+  OpenStream open(As(kProducerToken));
+  ASSERT_EQ(open.Send(testing::Feedback(1, kAlpha)).status(), v1::ACK_STATUS_ACCEPTED);
+  ASSERT_EQ(open.Send(testing::Feedback(2, kBeta)).status(), v1::ACK_STATUS_REJECTED);
+  ASSERT_TRUE(As(kAdminToken).Stream({testing::Feedback(3, kBeta)}).status.ok());
+  const Client reader = As(kReaderToken);
+  std::vector<std::string> initiatives;
+  ASSERT_TRUE(reader.ListInitiatives(&initiatives).ok());
+  EXPECT_THAT(initiatives, ElementsAre(kAlpha));
+  EXPECT_EQ(reader.WaitApplied(kBeta).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  // Both tokens move from alpha to beta.
+  RewriteTokens({TokenLine(kProducerToken, "crm-export", "producer", kBeta),
+                 TokenLine(kReaderToken, "board-bot", "reader", kBeta),
+                 TokenLine(kAdminToken, "ops", "admin", "*")});
+  ASSERT_TRUE(server_->ReloadAuthTokens().ok());
+
+  const v1::IngestAck alpha = open.Send(testing::Feedback(4, kAlpha));
+  EXPECT_EQ(alpha.status(), v1::ACK_STATUS_REJECTED);
+  EXPECT_EQ(alpha.code(), v1::REJECT_CODE_PERMISSION_DENIED);
+  EXPECT_THAT(alpha.message(), HasSubstr("may not ingest into initiative 'alpha'"));
+  EXPECT_EQ(open.Send(testing::Feedback(5, kBeta)).status(), v1::ACK_STATUS_ACCEPTED);
+  EXPECT_TRUE(open.Close().ok());
+
+  ASSERT_TRUE(reader.ListInitiatives(&initiatives).ok());
+  EXPECT_THAT(initiatives, ElementsAre(kBeta));
+  EXPECT_TRUE(reader.WaitApplied(kBeta).ok());
+  EXPECT_EQ(reader.GetBoard(kAlpha).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(As(kProducerToken).Stream({testing::Feedback(6, kAlpha)}).acks.at(0).status(),
+            v1::ACK_STATUS_REJECTED);
+}
+
+TEST_F(AuthServerTest, BrokenOrMissingFileKeepsTheTokensInForce) {
+  constexpr char kNewToken[] = "reader-new-Hh27cx";
+  // Line 2 is malformed; line 1 would add a token.
+  RewriteTokens({TokenLine(kNewToken, "new-bot", "reader", "*"),
+                 TokenLine(kReaderToken, "board-bot", "writer", kAlpha),
+                 TokenLine(kAdminToken, "ops", "admin", "*")});
+  absl::Status broken = server_->ReloadAuthTokens();
+  EXPECT_EQ(broken.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(broken.message(), HasSubstr(tokens_path_ + ":2: role 'writer'"));
+  std::vector<std::string> initiatives;
+  EXPECT_TRUE(As(kReaderToken).ListInitiatives(&initiatives).ok());
+  EXPECT_TRUE(As(kProducerToken).Stream({testing::Feedback(1, kAlpha)}).status.ok());
+  EXPECT_EQ(As(kNewToken).ListInitiatives(&initiatives).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+
+  // No token left: refused too (it would lock everyone out).
+  RewriteTokens({"# every token revoked by mistake"});
+  EXPECT_EQ(server_->ReloadAuthTokens().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(As(kReaderToken).ListInitiatives(&initiatives).ok());
+
+  ASSERT_EQ(std::remove(tokens_path_.c_str()), 0);
+  absl::Status missing = server_->ReloadAuthTokens();
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(missing.message(), HasSubstr(tokens_path_));
+  EXPECT_TRUE(As(kReaderToken).ListInitiatives(&initiatives).ok());
+  EXPECT_EQ(As(kNewToken).ListInitiatives(&initiatives).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+
+  const std::string metrics = Metrics();
+  EXPECT_THAT(metrics, HasSubstr("fieldloop_auth_reloads_total{outcome=\"error\"} 3"));
+  EXPECT_THAT(metrics, HasSubstr("fieldloop_auth_reloads_total{outcome=\"ok\"} 0"));
+  const std::string log = Log();
+  EXPECT_THAT(log, HasSubstr(absl::StrCat("ERROR auth: reloading the tokens failed, the 3 tokens "
+                                          "in force stay: ",
+                                          tokens_path_, ":2: role 'writer'")));
+  for (const char* token : {kNewToken, kReaderToken, kAdminToken}) {
+    EXPECT_THAT(log, Not(HasSubstr(token)));
+    EXPECT_THAT(log, Not(HasSubstr(services::TokenHash(token))));
+  }
+}
+
+TEST_F(AuthServerTest, ReloadIsLoggedWithCountAndNamesAndCountedNeverWithATokenOrHash) {
+  constexpr char kNewToken[] = "reader-new-Pq83la";
+  RewriteTokens({TokenLine(kProducerToken, "crm-export", "producer", "alpha,beta"),
+                 TokenLine(kAdminToken, "ops", "admin", "*"),
+                 TokenLine(kNewToken, "new-bot", "reader", "*")});
+  ASSERT_TRUE(server_->ReloadAuthTokens().ok());
+  const std::string log = Log();
+  EXPECT_THAT(log, HasSubstr(absl::StrCat("INFO auth: reloaded ", tokens_path_,
+                                          ": 3 tokens in force; 1 added (new-bot), 1 removed "
+                                          "(board-bot), 1 changed (crm-export)")));
+  for (const char* token : {kProducerToken, kReaderToken, kAdminToken, kNewToken}) {
+    EXPECT_THAT(log, Not(HasSubstr(token)));
+    EXPECT_THAT(log, Not(HasSubstr(services::TokenHash(token))));
+  }
+  EXPECT_THAT(Metrics(), HasSubstr("fieldloop_auth_reloads_total{outcome=\"ok\"} 1"));
+}
+
 // A server on 127.0.0.1:0 with `options` completed (data dir, output root).
 std::unique_ptr<services::FieldloopServer> StartServer(const testing::TempDir& dir,
                                                        services::ServerOptions options) {
@@ -282,6 +477,20 @@ std::unique_ptr<services::FieldloopServer> StartServer(const testing::TempDir& d
   auto server = services::FieldloopServer::Start(options);
   EXPECT_TRUE(server.ok()) << server.status();
   return server.ok() ? *std::move(server) : nullptr;
+}
+
+TEST(AuthReload, WithoutATokensFileThereIsNothingToReloadAndCallsStayOpen) {
+  testing::TempDir dir;
+  services::ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  auto server = StartServer(dir, options);
+  ASSERT_NE(server, nullptr);
+  absl::Status reload = server->ReloadAuthTokens();
+  EXPECT_EQ(reload.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(reload.message(), HasSubstr("no tokens file (--auth_tokens) to reload"));
+  testing::StreamResult r = Insecure(server->address()).Stream({testing::Feedback(1, kAlpha)});
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  EXPECT_EQ(r.acks.at(0).status(), v1::ACK_STATUS_ACCEPTED);
 }
 
 // A TLS channel trusting `ca`, with a client certificate when `cert` is set.

@@ -1,6 +1,6 @@
 // The tokens file parser and the role table of services/auth.h: what a valid file gives,
-// every error names its line and field and never echoes a token, and which role grants
-// which permission.
+// every error names its line and field and never echoes a token, which role grants which
+// permission, and what replacing an Authorizer's tokens reports.
 #include "services/auth.h"
 
 #include <fstream>
@@ -128,6 +128,40 @@ TEST(Grants, RolesGrantTheDocumentedPermissions) {
        {Permission::kIngest, Permission::kRead, Permission::kWaitApplied, Permission::kAdmin}) {
     EXPECT_TRUE(Grants(Role::kAdmin, p));
   }
+}
+
+TEST(Authorizer, ReplaceTokensPutsTheNewTableInForceAndSaysWhatChangedByName) {
+  absl::StatusOr<TokenTable> before =
+      ParseTokens(HashOf("a") + " kept reader *\n" + HashOf("b") + " gone reader *\n" +
+                      HashOf("c") + " rotated producer q3\n" + HashOf("d") +
+                      " rescoped reader q3\n" + HashOf("e") + " promoted reader *\n",
+                  "before");
+  ASSERT_TRUE(before.ok()) << before.status();
+  Authorizer authorizer(*std::move(before), nullptr, nullptr);
+  EXPECT_EQ(authorizer.token_count(), 5u);
+  absl::StatusOr<TokenTable> after = ParseTokens(
+      HashOf("a") + " kept reader *\n" + HashOf("c2") + " rotated producer q3\n" + HashOf("d") +
+          " rescoped reader q3,q4\n" + HashOf("e") + " promoted admin *\n" + HashOf("f") +
+          " zeta reader *\n" + HashOf("g") + " new reader *\n",
+      "after");
+  ASSERT_TRUE(after.ok()) << after.status();
+  absl::StatusOr<TokenChanges> changes = authorizer.ReplaceTokens(*std::move(after));
+  ASSERT_TRUE(changes.ok()) << changes.status();
+  EXPECT_EQ(changes->tokens, 6u);
+  EXPECT_THAT(changes->added, ElementsAre("new", "zeta"));
+  EXPECT_THAT(changes->removed, ElementsAre("gone"));
+  EXPECT_THAT(changes->changed, ElementsAre("promoted", "rescoped", "rotated"));
+  EXPECT_EQ(authorizer.token_count(), 6u);
+}
+
+TEST(Authorizer, WithoutAccessControlThereAreNoTokensToReplace) {
+  Authorizer authorizer;
+  absl::StatusOr<TokenTable> tokens = ParseTokens(HashOf("a") + " a reader *\n", "tokens");
+  ASSERT_TRUE(tokens.ok());
+  absl::StatusOr<TokenChanges> changes = authorizer.ReplaceTokens(*std::move(tokens));
+  EXPECT_EQ(changes.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(authorizer.enabled());
+  EXPECT_EQ(authorizer.token_count(), 0u);
 }
 
 }  // namespace

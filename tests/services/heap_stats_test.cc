@@ -19,7 +19,7 @@ TEST(HeapStats, JemallocIsTheAllocatorAndCountsWhatTheProgramHolds) {
   ASSERT_TRUE(before.known);
   constexpr size_t kBytes = size_t{64} << 20;
   auto block = std::make_unique<char[]>(kBytes);
-  std::memset(block.get(), 1, kBytes);  // Touched: resident too.
+  std::memset(block.get(), 1, kBytes);               // Touched: resident too.
   asm volatile("" : : "r"(block.get()) : "memory");  // Keeps the allocation.
   const HeapStats holding = ReadHeapStats();
   EXPECT_GE(holding.allocated_bytes, before.allocated_bytes + kBytes);

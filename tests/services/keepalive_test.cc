@@ -39,7 +39,6 @@ constexpr int kRecords = 3;
 // timeout (2 s) it needs, so a loaded machine cannot fail the test.
 constexpr absl::Duration kDetectionDeadline = absl::Seconds(20);
 
-
 // An Ingest stream opened through a TcpProxy.
 struct ProxiedStream {
   std::unique_ptr<fieldloop::v1::Ingest::Stub> stub;

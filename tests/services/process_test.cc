@@ -1,5 +1,5 @@
-// Tests of the real binaries: fieldloopd killed with SIGKILL or stopped with SIGTERM, and
-// the fieldloop CLI.
+// Tests of the real binaries: fieldloopd killed with SIGKILL, stopped with SIGTERM or sent
+// SIGHUP, and the fieldloop CLI.
 #include <signal.h>
 
 #include <chrono>
@@ -102,6 +102,22 @@ TEST(Fieldloopd, SigtermStopsCleanlyWithinSecondsEvenWithAnOpenStream) {
   // sit out its 5 s grace period waiting for a client that never half-closes.
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
   EXPECT_THAT(daemon->DrainOutput(), HasSubstr("10 accepted"));
+}
+
+TEST(Fieldloopd, SighupWithoutATokensFileIsLoggedAndTheServerGoesOn) {
+  testing::TempDir dir;
+  std::string address;
+  auto daemon = StartDaemon(dir.Sub("data"), &address);
+  ASSERT_NE(daemon, nullptr);
+  daemon->Signal(SIGHUP);  // Its default action would end the process.
+  ASSERT_TRUE(
+      daemon->WaitForLine("WARNING auth: no tokens file (--auth_tokens) to reload").has_value());
+  testing::StreamResult r = testing::StreamAll(address, {Feedback(1)});
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  ASSERT_EQ(r.acks.size(), 1u);
+  EXPECT_EQ(r.acks[0].status(), fieldloop::v1::ACK_STATUS_ACCEPTED);
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(), 0);
 }
 
 TEST(Fieldloopd, HelpListsEveryFlag) {

@@ -2,7 +2,11 @@
 // regaining the ability to write (a full write-ahead log, a failed flush), with nothing
 // acknowledged lost and nothing stored twice.
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -256,6 +260,69 @@ TEST_F(StoreFaultTest, FailedFlushStopsWritesUntilSpaceReturns) {
   store = Open(nullptr);
   ASSERT_NE(store, nullptr);
   ExpectStoredExactly(*store, ids);
+}
+
+// The disk fills while writes run at the memtable budget: flushes fail, memtables cannot
+// shrink, and appends must still come back with an error (not wait for memory that no
+// flush will free, as a WriteBufferManager with allow_stall made them do, holding the
+// store's locks: health stayed OK and recovery never started), then succeed again once
+// space returns, with no restart.
+TEST_F(StoreFaultTest, FullDiskAtTheMemtableBudgetFailsAppendsThenRecovers) {
+  StoreOptions options;
+  options.env = faults_.env.get();
+  options.write_buffer_bytes = size_t{16} << 20;
+  auto opened = Store::Open(dir_.Sub("db"), options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::unique_ptr<Store> store = std::move(*opened);
+  std::atomic<int> ok_batches{0}, failed_batches{0};
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    std::mt19937_64 rng(7);
+    std::string payload(4000, ' ');  // Incompressible, so memtables and files fill alike.
+    for (int n = 0; !stop;) {
+      std::vector<RecordToAppend> records;
+      for (int i = 0; i < 100; ++i, ++n) {
+        for (char& c : payload) c = static_cast<char>(rng());
+        records.push_back({"q3", RecordKind::kFeedbackEvent, absl::StrCat("big-", n), payload});
+      }
+      if (store->Append(records).ok()) {
+        ++ok_batches;
+      } else {
+        ++failed_batches;
+        absl::SleepFor(absl::Milliseconds(20));
+      }
+    }
+  });
+  // Past the budget (about 40 MiB written), then table files get 2 MiB more and no more.
+  const auto wait_for = [](const std::function<bool()>& done, absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (!done()) {
+      if (absl::Now() > deadline) return false;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return true;
+  };
+  const bool warmed = wait_for([&] { return ok_batches >= 100; }, absl::Seconds(60));
+  faults_.fs->FailAfterBytes(2 << 20, FaultInjectionFs::Fault::kNoSpace, ".sst");
+  const bool failing =
+      warmed &&
+      wait_for([&] { return failed_batches > 0 && !store->WriteHealth().ok(); }, absl::Seconds(30));
+  faults_.fs->Heal();
+  const int ok_before_heal = ok_batches;
+  const bool recovered =
+      failing && wait_for([&] { return ok_batches > ok_before_heal + 5; }, absl::Seconds(60));
+  stop = true;
+  if (!recovered) {
+    // A writer stuck inside Append would hang the join and the store's destructor.
+    ADD_FAILURE() << "warmed " << warmed << ", failing " << failing << ", recovered " << recovered
+                  << ": " << ok_batches << " batches stored, " << failed_batches
+                  << " failed, health " << store->WriteHealth();
+    std::fflush(nullptr);
+    std::_Exit(1);
+  }
+  writer.join();
+  EXPECT_TRUE(store->WriteHealth().ok()) << store->WriteHealth();
+  EXPECT_GE(store->Stats().failed_writes, 1u);
 }
 
 TEST_F(StoreFaultTest, ThemeStateAndTaskWriteFailuresMakeTheStoreUnwritable) {
