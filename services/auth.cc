@@ -30,6 +30,29 @@ bool IsHashHex(absl::string_view field) {
          });
 }
 
+// Longest field an error message quotes back. Tokens are longer (fieldloop's are 64 hex
+// digits), so a token pasted into the wrong field is never echoed, nor a long part of it.
+constexpr size_t kMaxQuotedLength = 11;
+// A name with this many letters and digits in a row looks like a token or a hash.
+constexpr size_t kMaxNameAlnumRun = 32;
+
+// `field` quoted ('role') when at most kMaxQuotedLength long, else only its length.
+std::string Quoted(absl::string_view field) {
+  if (field.size() <= kMaxQuotedLength) return absl::StrCat("'", absl::CEscape(field), "'");
+  return absl::StrCat("(", field.size(), " characters, not quoted)");
+}
+
+// True if `name` has kMaxNameAlnumRun letters or digits in a row: a token or a hash, not a
+// label (labels such as crm-export have separators).
+bool LooksLikeCredential(absl::string_view name) {
+  size_t run = 0;
+  for (char c : name) {
+    run = absl::ascii_isalnum(static_cast<unsigned char>(c)) ? run + 1 : 0;
+    if (run >= kMaxNameAlnumRun) return true;
+  }
+  return false;
+}
+
 bool IsValidName(absl::string_view name) {
   return !name.empty() && name.size() <= kMaxNameLength &&
          std::all_of(name.begin(), name.end(), [](char c) {
@@ -125,9 +148,15 @@ absl::StatusOr<TokenTable> ParseTokens(absl::string_view contents, absl::string_
           "(printf %s \"$TOKEN\" | sha256sum), not the token itself");
     }
     TokenGrant grant;
+    if (fields[1] == fields[0] || LooksLikeCredential(fields[1])) {
+      // Not quoted: it may be the token itself.
+      return error(
+          "the name looks like a token or hash; names are labels such as crm-export (the "
+          "token never goes in the file, only its hash in the first field)");
+    }
     if (!IsValidName(fields[1])) {
-      return error(absl::StrCat("name '", absl::CEscape(fields[1].substr(0, kMaxNameLength)),
-                                "' must be 1 to 64 of A-Z a-z 0-9 . _ -"));
+      return error(
+          absl::StrCat("name ", Quoted(fields[1]), " must be 1 to 64 of A-Z a-z 0-9 . _ -"));
     }
     grant.name = std::string(fields[1]);
     if (fields[2] == "producer") {
@@ -137,16 +166,15 @@ absl::StatusOr<TokenTable> ParseTokens(absl::string_view contents, absl::string_
     } else if (fields[2] == "admin") {
       grant.role = Role::kAdmin;
     } else {
-      return error(absl::StrCat("role '", absl::CEscape(fields[2].substr(0, 32)),
-                                "' must be producer, reader or admin"));
+      return error(absl::StrCat("role ", Quoted(fields[2]), " must be producer, reader or admin"));
     }
     if (fields[3] == "*") {
       grant.all_initiatives = true;
     } else {
       for (absl::string_view initiative : absl::StrSplit(fields[3], ',')) {
         if (!pipeline::IsValidInitiative(initiative)) {
-          return error(absl::StrCat("initiatives: '", absl::CEscape(initiative.substr(0, 64)),
-                                    "' is not an initiative name ([a-z0-9][a-z0-9._-]{0,63}); "
+          return error(absl::StrCat("initiatives: ", Quoted(initiative),
+                                    " is not an initiative name ([a-z0-9][a-z0-9._-]{0,63}); "
                                     "list them separated by commas, or write * for all"));
         }
         grant.initiatives.emplace_back(initiative);
@@ -307,12 +335,16 @@ absl::Status Authorizer::Refresh(absl::string_view method, Permission permission
 }
 
 grpc::Status Authorizer::Check(const grpc::ServerContextBase& context, absl::string_view method,
-                               Permission permission, absl::string_view initiative) const {
-  Caller caller;
-  if (grpc::Status s = Admit(context, method, permission, &caller); !s.ok()) return s;
-  if (caller.Covers(initiative)) return grpc::Status::OK;
-  return Fail(grpc::StatusCode::PERMISSION_DENIED, method, context, caller.name(),
-              absl::StrCat("token '", caller.name(), "' may not touch initiative '",
+                               Permission permission, absl::string_view initiative,
+                               Caller* caller) const {
+  Caller admitted;
+  if (grpc::Status s = Admit(context, method, permission, &admitted); !s.ok()) return s;
+  if (admitted.Covers(initiative)) {
+    if (caller != nullptr) *caller = std::move(admitted);
+    return grpc::Status::OK;
+  }
+  return Fail(grpc::StatusCode::PERMISSION_DENIED, method, context, admitted.name(),
+              absl::StrCat("token '", admitted.name(), "' may not touch initiative '",
                            absl::CEscape(initiative.substr(0, 64)), "'"));
 }
 

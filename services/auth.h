@@ -10,7 +10,8 @@
 //
 // The hash is the SHA-256 of the token's bytes in lowercase hex: `printf %s "$TOKEN" |
 // sha256sum`. The file never holds a token itself. Blank lines and lines starting with `#`
-// are ignored. Names are [A-Za-z0-9._-]{1,64} and unique; roles are producer, reader or
+// are ignored. Names are [A-Za-z0-9._-]{1,64}, unique, and labels (never 32 letters or
+// digits in a row, which would look like a token or hash); roles are producer, reader or
 // admin; initiatives are `*` (every initiative) or a comma-separated list of initiative
 // names.
 //
@@ -24,9 +25,10 @@
 // an open Ingest stream, to look its token up again after a reload).
 //
 // Reloading (Authorizer::ReplaceTokens; fieldloopd does it on SIGHUP) puts a new table in
-// force at once and atomically. A call admitted before keeps running; every call admitted
-// after it, and every further record of an Ingest stream opened before it (Refresh), is
-// checked against the new table.
+// force at once and atomically. A short call admitted before keeps running; every call
+// admitted after it, every further record of an Ingest stream opened before it, and every
+// further change (or idle wake-up, at least once a second) of a Themes.WatchThemes opened
+// before it (Refresh) is checked against the new table.
 #ifndef FIELDLOOP_SERVICES_AUTH_H_
 #define FIELDLOOP_SERVICES_AUTH_H_
 
@@ -87,9 +89,16 @@ std::string TokenHash(absl::string_view token);
 
 // Parses a tokens file's contents. Returns InvalidArgument naming `source`, the line number
 // and the field at fault ("tokens.txt:3: role 'writer' must be producer, reader or admin")
-// for a malformed line, a duplicate hash or name, or a file without any token. Error
-// messages never quote a hash field that is not a well-formed hash (it may be a token
-// pasted by mistake).
+// for a malformed line, a duplicate hash or name, or a file without any token. A name with
+// 32 or more letters and digits in a row (a token or a hash, such as the line's own) is
+// malformed: "tokens.txt:3: the name looks like a token or hash; ...", without quoting it.
+//
+// The messages reach logs (a failed reload on SIGHUP is logged), and a field may hold a
+// token pasted by mistake, so they quote a field (or one initiative of the list) back only
+// when it is at most 11 characters long, and otherwise give only its length ("name (70
+// characters, not quoted) must be ..."): no token, nor 12 characters of one in a row, is
+// ever quoted. The hash field is never quoted. A name is quoted whole only once it is valid
+// (a duplicate name), as names are not secrets.
 absl::StatusOr<TokenTable> ParseTokens(absl::string_view contents, absl::string_view source);
 
 // Reads and parses the tokens file at `path`. NotFound / PermissionDenied (naming the
@@ -177,14 +186,13 @@ class Authorizer {
 
   // Brings `*caller`, admitted earlier for `permission` of `method`, up to date with the
   // tokens in force, for a long call that checks its caller again as it goes (each record
-  // of an Ingest stream). OK when the tokens were not replaced since `*caller` was admitted
-  // or refreshed (one atomic load), or when its token is still in force with a role that
-  // grants `permission`: `*caller` then has the token's current grant (its initiatives may
-  // have changed). PermissionDenied, naming the token's name, when the token is no longer
-  // in force or its role no longer grants `permission`; `*caller` is left as it was (and
-  // must not be trusted), so the next Refresh looks again. Neither counts nor logs a
-  // failure: the call reports it, and counts it with CountDenied. OK without access
-  // control.
+  // of an Ingest stream, each change and idle wake-up of a Themes.WatchThemes). OK when the tokens
+  // were not replaced since `*caller` was admitted or refreshed (one atomic load), or when its
+  // token is still in force with a role that grants `permission`: `*caller` then has the token's
+  // current grant (its initiatives may have changed). PermissionDenied, naming the token's name,
+  // when the token is no longer in force or its role no longer grants `permission`; `*caller` is
+  // left as it was (and must not be trusted), so the next Refresh looks again. Neither counts nor
+  // logs a failure: the call reports it, and counts it with CountDenied. OK without access control.
   absl::Status Refresh(absl::string_view method, Permission permission, Caller* caller) const
       ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -192,8 +200,11 @@ class Authorizer {
   // a call that names its initiative, one line in a handler:
   //   if (grpc::Status s = CheckAccess(authz_, *context, "Board.GetBoard", Permission::kRead,
   //                                    request->initiative()); !s.ok()) return s;
+  // When OK and `caller` is not nullptr, `*caller` is the admitted caller, for a long call
+  // to Refresh as it goes (Themes.WatchThemes); otherwise `*caller` must not be trusted.
   grpc::Status Check(const grpc::ServerContextBase& context, absl::string_view method,
-                     Permission permission, absl::string_view initiative) const;
+                     Permission permission, absl::string_view initiative,
+                     Caller* caller = nullptr) const;
 
   // Admit, then PERMISSION_DENIED unless the caller covers every initiative (`*`): for calls
   // that act on all of them (Admin.Backup).
@@ -201,8 +212,8 @@ class Authorizer {
                         Permission permission) const;
 
   // Counts a refusal decided by the caller of Admit or Refresh (a record of Ingest.Stream for
-  // an initiative outside the producer's scope, or refused by Refresh) as permission_denied
-  // of `method`.
+  // an initiative outside the producer's scope, or refused by Refresh; a Themes.WatchThemes
+  // ended by a reload) as permission_denied of `method`.
   void CountDenied(absl::string_view method) const;
 
  private:
@@ -228,13 +239,17 @@ class Authorizer {
   mutable std::atomic<uint64_t> failures_{0};  // For the log's rate limit.
 };
 
-// `authorizer->Check(...)`, or OK when `authorizer` is nullptr (a service built without
-// access control, as in unit tests).
+// `authorizer->Check(...)`, or OK (with an unrestricted `*caller`, when given) when
+// `authorizer` is nullptr (a service built without access control, as in unit tests).
 inline grpc::Status CheckAccess(const Authorizer* authorizer,
                                 const grpc::ServerContextBase& context, absl::string_view method,
-                                Permission permission, absl::string_view initiative) {
-  return authorizer == nullptr ? grpc::Status::OK
-                               : authorizer->Check(context, method, permission, initiative);
+                                Permission permission, absl::string_view initiative,
+                                Caller* caller = nullptr) {
+  if (authorizer == nullptr) {
+    if (caller != nullptr) *caller = Caller();
+    return grpc::Status::OK;
+  }
+  return authorizer->Check(context, method, permission, initiative, caller);
 }
 
 // `authorizer->CheckAll(...)`, or OK when `authorizer` is nullptr.

@@ -283,12 +283,29 @@ grpc::Status ThemesService::GetTheme(grpc::ServerContext* context,
 grpc::Status ThemesService::WatchThemes(grpc::ServerContext* context,
                                         const fieldloop::v1::WatchThemesRequest* request,
                                         grpc::ServerWriter<ThemeChange>* writer) {
-  if (grpc::Status s = CheckAccess(authorizer_, *context, "Themes.WatchThemes", Permission::kRead,
-                                   request->initiative());
+  constexpr absl::string_view kMethod = "Themes.WatchThemes";
+  // Who opened the watch; brought up to date with reloaded tokens by `still_allowed`.
+  Caller caller;
+  if (grpc::Status s = CheckAccess(authorizer_, *context, kMethod, Permission::kRead,
+                                   request->initiative(), &caller);
       !s.ok()) {
     return s;
   }
   const std::string& initiative = request->initiative();
+  // OK while the caller's token, as the tokens now in force have it, may still read
+  // `initiative`: one atomic load unless the tokens were reloaded since the last check.
+  // Otherwise the PERMISSION_DENIED that ends the watch, counted like any refusal.
+  auto still_allowed = [&]() -> grpc::Status {
+    if (authorizer_ == nullptr) return grpc::Status::OK;
+    absl::Status current = authorizer_->Refresh(kMethod, Permission::kRead, &caller);
+    if (current.ok() && caller.Covers(initiative)) return grpc::Status::OK;
+    authorizer_->CountDenied(kMethod);
+    return ToGrpc(current.ok()
+                      ? absl::PermissionDeniedError(absl::StrCat(
+                            "token '", caller.name(), "' may not read initiative '", initiative,
+                            "' since the tokens file was reloaded; the watch ends"))
+                      : current);
+  };
   if (absl::Status s = pipeline::CheckInitiative(initiative); !s.ok()) return ToGrpc(s);
   if (request->from_version() < 0) {
     return ToGrpc(absl::InvalidArgumentError("from_version: must not be negative"));
@@ -337,6 +354,7 @@ grpc::Status ThemesService::WatchThemes(grpc::ServerContext* context,
     const ThemeFeed::Changes all = feed_->All(initiative);
     for (const ThemeFeed::Entry& e : all.entries) {
       if (e.merged_into >= 0 || e.removed) continue;
+      if (grpc::Status s = still_allowed(); !s.ok()) return s;
       if (!send(e, ThemeChange::SNAPSHOT)) return grpc::Status::OK;
     }
     cursor = all.seen;
@@ -352,12 +370,14 @@ grpc::Status ThemesService::WatchThemes(grpc::ServerContext* context,
     if (const absl::Duration wait = last_batch + kPace - absl::Now(); wait > absl::ZeroDuration()) {
       absl::SleepFor(wait);
     }
-    // Wakes at least every second to notice a cancelled call.
+    // Wakes at least every second to notice a cancelled call or a reload of the tokens
+    // that revoked the caller (still_allowed).
     const ThemeFeed::Changes changes =
         feed_->ChangedAfter(initiative, cursor, kBatch, absl::Now() + absl::Seconds(1));
     if (changes.closed) {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down");
     }
+    if (grpc::Status s = still_allowed(); !s.ok()) return s;
     if (changes.seen == cursor) continue;
     for (const ThemeFeed::Entry& e : changes.entries) {
       ThemeChange::Kind kind = ThemeChange::UPDATED;
@@ -368,6 +388,8 @@ grpc::Status ThemesService::WatchThemes(grpc::ServerContext* context,
       } else if (e.created_at > cursor) {
         kind = ThemeChange::CREATED;
       }
+      // Again before each change: a Write can wait long on a slow client.
+      if (grpc::Status s = still_allowed(); !s.ok()) return s;
       if (!send(e, kind)) return grpc::Status::OK;
     }
     cursor = changes.seen;

@@ -4,6 +4,9 @@
 // to catch up: they answer with the themes as applied, and the version they were read at.
 // WatchThemes streams the ThemeFeed. Synchronous handlers: a watcher holds one gRPC server
 // thread and never the applier; a watcher that does not read only fills its own stream.
+// A watch checks its caller again (Authorizer::Refresh) before each change and at least
+// once a second while idle: once a reload of the tokens takes reading its initiative from
+// the token, it ends with PERMISSION_DENIED.
 #ifndef FIELDLOOP_SERVICES_THEMES_SERVICE_H_
 #define FIELDLOOP_SERVICES_THEMES_SERVICE_H_
 

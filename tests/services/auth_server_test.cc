@@ -5,10 +5,12 @@
 // force for new calls and open Ingest streams, and a broken file keeps the old ones; TLS
 // and mutual TLS refuse clients without the right credentials; a non-loopback address
 // needs both TLS and tokens.
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -224,6 +226,37 @@ class OpenStream {
   std::unique_ptr<grpc::ClientReaderWriter<v1::IngestRequest, v1::IngestAck>> stream_;
 };
 
+// A Themes.WatchThemes of `initiative` from the start, kept open across reloads. The
+// context's deadline bounds every wait on it.
+class OpenWatch {
+ public:
+  OpenWatch(const Client& client, const std::string& initiative)
+      : stub_(v1::Themes::NewStub(client.channel)), context_(client.Context()) {
+    v1::WatchThemesRequest request;
+    request.set_initiative(initiative);
+    reader_ = stub_->WatchThemes(context_.get(), request);
+  }
+
+  // The next change, or nullopt once the watch ended.
+  std::optional<v1::ThemeChange> Next() {
+    v1::ThemeChange change;
+    if (!reader_->Read(&change)) return std::nullopt;
+    return change;
+  }
+
+  // Reads until the watch ends (at the latest at the context's deadline); its final status.
+  grpc::Status End() {
+    while (Next().has_value()) {
+    }
+    return reader_->Finish();
+  }
+
+ private:
+  std::unique_ptr<v1::Themes::Stub> stub_;
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::unique_ptr<grpc::ClientReader<v1::ThemeChange>> reader_;
+};
+
 TEST_F(AuthServerTest, StreamWithoutTokenOrWithAnUnknownOneIsUnauthenticated) {
   for (const std::string& token : {std::string(), std::string(kWrongToken)}) {
     testing::StreamResult r = As(token).Stream({testing::Feedback(1, kAlpha)});
@@ -409,6 +442,76 @@ TEST_F(AuthServerTest, ScopeChangedInTheFileAppliesToNewCallsAndOpenStreamsAfter
   EXPECT_EQ(reader.GetBoard(kAlpha).error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(As(kProducerToken).Stream({testing::Feedback(6, kAlpha)}).acks.at(0).status(),
             v1::ACK_STATUS_REJECTED);
+}
+
+TEST_F(AuthServerTest, OpenWatchOfATokenRemovedFromTheFileEndsAfterTheReload) {
+  OpenWatch watch(As(kReaderToken), kAlpha);
+  std::optional<v1::ThemeChange> first = watch.Next();  // The (empty) snapshot is read.
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->kind(), v1::ThemeChange::CAUGHT_UP);
+
+  RewriteTokens({TokenLine(kProducerToken, "crm-export", "producer", kAlpha),
+                 TokenLine(kAdminToken, "ops", "admin", "*")});
+  ASSERT_TRUE(server_->ReloadAuthTokens().ok());
+
+  // Ends on its own, idle (nothing is ingested): well before the 30 s deadline of its call.
+  const auto reloaded = std::chrono::steady_clock::now();
+  grpc::Status ended = watch.End();
+  EXPECT_LT(std::chrono::steady_clock::now() - reloaded, std::chrono::seconds(10));
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::PERMISSION_DENIED) << ended.error_message();
+  EXPECT_THAT(ended.error_message(), HasSubstr("token 'board-bot'"));
+  EXPECT_THAT(ended.error_message(), HasSubstr("reloaded"));
+  EXPECT_THAT(ended.error_message(), Not(HasSubstr(kReaderToken)));
+  EXPECT_THAT(ended.error_message(), Not(HasSubstr(services::TokenHash(kReaderToken))));
+  EXPECT_THAT(Metrics(), HasSubstr("fieldloop_auth_failures_total{code=\"permission_denied\","
+                                   "method=\"Themes.WatchThemes\"} 1"));
+  const std::string log = Log();
+  EXPECT_THAT(log, Not(HasSubstr(kReaderToken)));
+  EXPECT_THAT(log, Not(HasSubstr(services::TokenHash(kReaderToken))));
+}
+
+TEST_F(AuthServerTest, OpenWatchOfAnInitiativeTakenFromTheTokenEndsBeforeItsNextChange) {
+  OpenWatch watch(As(kReaderToken), kAlpha);
+  ASSERT_TRUE(watch.Next().has_value());  // CAUGHT_UP of the empty snapshot.
+
+  // The reader moves from alpha to beta; a record of alpha wakes the watch at once.
+  RewriteTokens({TokenLine(kProducerToken, "crm-export", "producer", kAlpha),
+                 TokenLine(kReaderToken, "board-bot", "reader", kBeta),
+                 TokenLine(kAdminToken, "ops", "admin", "*")});
+  ASSERT_TRUE(server_->ReloadAuthTokens().ok());
+  ASSERT_TRUE(As(kProducerToken).Stream({testing::Feedback(1, kAlpha)}).status.ok());
+  ASSERT_TRUE(As(kProducerToken).WaitApplied(kAlpha).ok());
+
+  std::optional<v1::ThemeChange> change;
+  while ((change = watch.Next()).has_value()) {
+    ADD_FAILURE() << "a change of alpha reached a token that no longer reads alpha: "
+                  << change->ShortDebugString();
+  }
+  grpc::Status ended = watch.End();
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::PERMISSION_DENIED) << ended.error_message();
+  EXPECT_THAT(ended.error_message(),
+              HasSubstr("token 'board-bot' may not read initiative 'alpha' since the tokens "
+                        "file was reloaded"));
+}
+
+TEST_F(AuthServerTest, OpenWatchOfATokenKeptInTheFileGoesOnReceivingAfterTheReload) {
+  OpenWatch watch(As(kReaderToken), kAlpha);
+  ASSERT_TRUE(watch.Next().has_value());  // CAUGHT_UP of the empty snapshot.
+
+  // Another token goes; the reader's line stays as it was.
+  RewriteTokens({TokenLine(kReaderToken, "board-bot", "reader", kAlpha),
+                 TokenLine(kAdminToken, "ops", "admin", "*")});
+  ASSERT_TRUE(server_->ReloadAuthTokens().ok());
+  ASSERT_TRUE(As(kAdminToken).Stream({testing::Feedback(1, kAlpha)}).status.ok());
+  ASSERT_TRUE(As(kAdminToken).WaitApplied(kAlpha).ok());
+
+  // The watch checks its caller again before sending (and waking idle meanwhile), and the
+  // change of the record comes through.
+  std::optional<v1::ThemeChange> change = watch.Next();
+  ASSERT_TRUE(change.has_value()) << watch.End().error_message();
+  EXPECT_EQ(change->kind(), v1::ThemeChange::CREATED);
+  EXPECT_GT(change->version(), 0);
+  EXPECT_THAT(Metrics(), Not(HasSubstr("method=\"Themes.WatchThemes\"")));
 }
 
 TEST_F(AuthServerTest, BrokenOrMissingFileKeepsTheTokensInForce) {

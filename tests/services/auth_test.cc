@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -82,6 +83,77 @@ TEST(ParseTokens, BadNameRoleOrInitiativeNamesTheField) {
               HasSubstr("tokens.txt:3: initiatives: 'Bad' is not an initiative name"));
   EXPECT_THAT(ErrorOf(HashOf("x") + " name reader q3-push,,q4"),
               HasSubstr("tokens.txt:3: initiatives: '' is not an initiative name"));
+}
+
+TEST(ParseTokens, NameThatLooksLikeATokenOrHashIsRefusedWithoutQuotingIt) {
+  const std::string hash = HashOf("x");
+  const std::string hex_token = HashOf("a token made with openssl rand -hex 32");
+  const std::string alnum_token = "Zq8vN2kLm4Tx7Rb1Wc9Yd3Hf6Gj0PsAe";  // 32 letters and digits.
+  for (const std::string& name : {hex_token, hash, alnum_token, hex_token.substr(0, 32)}) {
+    const std::string message = ErrorOf(hash + " " + name + " reader *");
+    EXPECT_THAT(message, HasSubstr("tokens.txt:3: the name looks like a token or hash; names "
+                                   "are labels such as crm-export"));
+    EXPECT_THAT(message, Not(HasSubstr(name.substr(0, 12))));
+  }
+  // Labels, however long, stay valid: 31 letters and digits in a row at most.
+  const std::string label = "export-" + std::string(31, 'a') + "-" + std::string(24, '7');
+  absl::StatusOr<TokenTable> table = ParseTokens(hash + " " + label + " reader *\n", "t");
+  ASSERT_TRUE(table.ok()) << table.status();
+  EXPECT_EQ(table->at(hash).name, label);
+}
+
+// Every run of 12 characters of `secret`.
+std::vector<std::string> Windows(const std::string& secret) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i + 12 <= secret.size(); ++i) out.push_back(secret.substr(i, 12));
+  return out;
+}
+
+TEST(ParseTokens, ASecretPastedIntoAnyFieldIsNeverQuotedInTheError) {
+  const std::string hash = HashOf("x");
+  const std::string hex_secret = HashOf("secret");  // openssl rand -hex 32.
+  // 64-character secrets as operators make them: hex, base64, and letters with dashes.
+  const std::vector<std::string> secrets = {
+      hex_secret,
+      "k7Q+Zp0/vN3xR8mW2bT5yL1cF6hJ9dS4gA0eU7iO3qK8wE2rY5tB1nM6vC9xZ4==",
+      "tok-" + std::string("Ab3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6kM9nP2r") + "-sT5uV8xY1zA4cD7e",
+  };
+  for (const std::string& secret : secrets) {
+    ASSERT_EQ(secret.size(), 64u) << secret;
+    std::vector<std::string> lines = {
+        hash + " " + secret + " reader *",                // As the name.
+        hash + " name " + secret + " *",                  // As the role.
+        hash + " name reader * " + secret,                // As a fifth field.
+        hash + " " + secret.substr(0, 40) + " reader *",  // Its first 40 characters as the name.
+    };
+    // 64 lowercase hex digits are a well-formed hash and a valid initiative name: such a
+    // line parses, and nothing is quoted.
+    if (secret != hex_secret) {
+      lines.push_back(secret + " name reader *");                // In place of the hash.
+      lines.push_back(hash + " name reader " + secret);          // As the initiatives.
+      lines.push_back(hash + " name reader q3-push," + secret);  // As one of them.
+    }
+    for (const std::string& line : lines) {
+      const std::string message = ErrorOf(line);
+      EXPECT_THAT(message, HasSubstr("tokens.txt:3: ")) << line;
+      for (const std::string& window : Windows(secret)) {
+        ASSERT_THAT(message, Not(HasSubstr(window))) << line;
+      }
+    }
+  }
+}
+
+TEST(ParseTokens, ALongBadFieldIsDescribedByItsLength) {
+  EXPECT_THAT(ErrorOf(HashOf("x") + " name administrator *"),
+              HasSubstr("tokens.txt:3: role (13 characters, not quoted) must be producer, "
+                        "reader or admin"));
+  EXPECT_THAT(ErrorOf(HashOf("x") + " name reader q3-push,Q4-Enterprise-Push"),
+              HasSubstr("tokens.txt:3: initiatives: (18 characters, not quoted) is not an "
+                        "initiative name"));
+  EXPECT_THAT(ErrorOf(HashOf("x") + " " + std::string(65, 'n') + " reader *"),
+              HasSubstr("the name looks like a token or hash"));
+  EXPECT_THAT(ErrorOf(HashOf("x") + " " + std::string(20, 'n') + "/" + " reader *"),
+              HasSubstr("tokens.txt:3: name (21 characters, not quoted) must be 1 to 64 of"));
 }
 
 TEST(ParseTokens, DuplicateHashOrNameIsRefused) {
