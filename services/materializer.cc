@@ -56,33 +56,43 @@ absl::Status ScanRecordInputs(const storage::Store& store, const std::string& in
   return absl::OkStatus();
 }
 
+// Appends to `out` the record (`get`) of each latest payload of state kind `kind` in
+// `initiative` that parses and holds one (`has`), in id order.
+template <typename Message>
+absl::Status ReadLatest(const storage::Store& store, const std::string& initiative,
+                        storage::RecordKind kind, bool (fieldloop::v1::IngestRequest::*has)() const,
+                        const Message& (fieldloop::v1::IngestRequest::*get)() const,
+                        std::vector<Message>* out) {
+  fieldloop::v1::IngestRequest request;
+  return store.ScanLatestState(initiative, kind, [&](absl::string_view, absl::string_view payload) {
+    if (request.ParseFromArray(payload.data(), static_cast<int>(payload.size())) &&
+        (request.*has)()) {
+      out->push_back((request.*get)());
+    }
+    return true;
+  });
+}
+
 // Reads them without the events log as a whole: `counts` from the theme state, assets and
 // metrics from their latest-state column families (in id order, as the scan's maps), and
 // win/loss notes through the ids index (in sequence order, as the scan meets them).
 absl::Status ReadRecordInputs(const storage::Store& store, const std::string& initiative,
                               const state::InputCounts& counts, RecordInputs* out) {
+  using fieldloop::v1::IngestRequest;
   out->counts = counts;
-  fieldloop::v1::IngestRequest request;
-  absl::Status read = store.ScanLatestState(
-      initiative, storage::RecordKind::kContentAsset,
-      [&](absl::string_view, absl::string_view payload) {
-        if (request.ParseFromArray(payload.data(), static_cast<int>(payload.size())) &&
-            request.has_content_asset()) {
-          out->assets.push_back(request.content_asset());
-        }
-        return true;
-      });
-  if (!read.ok()) return read;
-  read = store.ScanLatestState(
-      initiative, storage::RecordKind::kOnboardingMetric,
-      [&](absl::string_view, absl::string_view payload) {
-        if (request.ParseFromArray(payload.data(), static_cast<int>(payload.size())) &&
-            request.has_onboarding_metric()) {
-          out->metrics.push_back(request.onboarding_metric());
-        }
-        return true;
-      });
-  if (!read.ok()) return read;
+  if (absl::Status read = ReadLatest(store, initiative, storage::RecordKind::kContentAsset,
+                                     &IngestRequest::has_content_asset,
+                                     &IngestRequest::content_asset, &out->assets);
+      !read.ok()) {
+    return read;
+  }
+  if (absl::Status read = ReadLatest(store, initiative, storage::RecordKind::kOnboardingMetric,
+                                     &IngestRequest::has_onboarding_metric,
+                                     &IngestRequest::onboarding_metric, &out->metrics);
+      !read.ok()) {
+    return read;
+  }
+  IngestRequest request;
   return store.ScanKind(initiative, storage::RecordKind::kWinLossNote,
                         [&](const storage::StoredRecord& r) {
                           if (request.ParseFromString(r.payload) && request.has_win_loss_note()) {

@@ -206,7 +206,16 @@ std::vector<pipeline::ThemeSummary> ThemeApplier::Summaries(const std::string& i
 }
 
 std::optional<state::InputCounts> ThemeApplier::Inputs(const std::string& initiative) const {
-  return SummariesAndInputs(initiative).inputs;
+  absl::MutexLock lock(&mu_);
+  return InputsLocked(initiative);
+}
+
+std::optional<state::InputCounts> ThemeApplier::InputsLocked(const std::string& initiative) const {
+  auto it = initiatives_.find(initiative);
+  if (!started_ || stopping_ || it == initiatives_.end() || it->second.model->inputs() == nullptr) {
+    return std::nullopt;
+  }
+  return *it->second.model->inputs();
 }
 
 ThemeApplier::Snapshot ThemeApplier::SummariesAndInputs(const std::string& initiative) const {
@@ -215,9 +224,7 @@ ThemeApplier::Snapshot ThemeApplier::SummariesAndInputs(const std::string& initi
   auto it = initiatives_.find(initiative);
   if (it == initiatives_.end()) return snapshot;
   snapshot.summaries = it->second.model->Summaries();
-  if (started_ && !stopping_ && it->second.model->inputs() != nullptr) {
-    snapshot.inputs = *it->second.model->inputs();
-  }
+  snapshot.inputs = InputsLocked(initiative);
   return snapshot;
 }
 

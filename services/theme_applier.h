@@ -195,6 +195,8 @@ class ThemeApplier {
   absl::StatusOr<Initiative> LoadStored(const std::string& initiative)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mu_);
   uint64_t BacklogLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::optional<state::InputCounts> InputsLocked(const std::string& initiative) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Loop();
   // Applies up to batch_records records of `initiative`; returns how many. Returns the
   // store's write error at once while it cannot write.

@@ -91,7 +91,8 @@ size_t WriteBufferSize(int cf, size_t budget) {
 //
 // Index and filter blocks go into the cache too (partitioned, with their small top levels
 // pinned, and in the cache's high-priority pool so that scanning data blocks does not evict
-// them): kept outside it, they grow with the data, about a megabyte per million records.
+// them): kept outside it, they grew with the data, about 3 MiB per million records in
+// load_bench (docs/benchmarks.md).
 // ids and meta are read by key (is this id stored? where is the applied sequence?): they
 // get a Bloom filter and hashed data blocks, what OptimizeForPointLookup gives, without its
 // private 64 MiB cache per column family.
@@ -194,6 +195,13 @@ absl::Status DescribeCheckpoint(const std::string& dir, CheckpointInfo* info) {
 bool IsStateKind(RecordKind kind) {
   return kind == RecordKind::kContentAsset || kind == RecordKind::kOnboardingMetric;
 }
+
+namespace {
+
+// The column family holding the latest payload of each identity of state kind `kind`.
+int StateCf(RecordKind kind) { return kind == RecordKind::kContentAsset ? kAssets : kMetrics; }
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
                                                    const StoreOptions& options) {
@@ -391,7 +399,7 @@ absl::StatusOr<std::vector<AppendResult>> Store::Append(absl::Span<const RecordT
     const std::string id_key = IdKey(r.initiative, r.kind, r.id);
     const bool state = IsStateKind(r.kind);
     const std::string state_key = state ? StateKey(r.initiative, r.id) : std::string();
-    const int state_cf = r.kind == RecordKind::kContentAsset ? kAssets : kMetrics;
+    const int state_cf = StateCf(r.kind);
 
     auto pend = pending_ids.find(id_key);
     if (pend != pending_ids.end()) {
@@ -554,8 +562,7 @@ absl::Status Store::ScanLatestState(
                      " has no latest state; content assets and onboarding metrics have"));
   }
   const std::string prefix = InitiativePrefix(initiative);
-  return ScanRange(kind == RecordKind::kContentAsset ? kAssets : kMetrics, prefix, prefix,
-                   "scanning latest state", visit);
+  return ScanRange(StateCf(kind), prefix, prefix, "scanning latest state", visit);
 }
 
 std::vector<std::string> Store::Initiatives() const {
@@ -807,8 +814,7 @@ absl::StatusOr<SequenceNumber> Store::ForgetRecords(
     batch.Delete(cf(kEvents), EventKey(initiative, r.sequence));
     batch.Delete(cf(kIds), IdKey(initiative, r.kind, r.id));
     if (IsStateKind(r.kind)) {
-      batch.Delete(cf(r.kind == RecordKind::kContentAsset ? kAssets : kMetrics),
-                   StateKey(initiative, r.id));
+      batch.Delete(cf(StateCf(r.kind)), StateKey(initiative, r.id));
     }
   }
   // The old theme state goes as a whole: it may hold quotes, record ids and terms of the

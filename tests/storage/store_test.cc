@@ -424,8 +424,10 @@ namespace {
 // StoreOptions::block_cache_bytes and write_buffer_bytes bound RocksDB's memory however much
 // is written and read: 40 MiB of records through a 16 MiB memtable budget and a 1 MiB block
 // cache, every record read back. The memtables never hold more than 1.32 times the budget
-// (with a fixed 32 MiB events memtable they would hold most of the 40 MiB), and index and
-// filter blocks are in the cache (outside it, the table readers grow with the data).
+// (either the memtable sizes shared out of it or the WriteBufferManager keeps them there;
+// with neither, a fixed 32 MiB events memtable held 40 MiB), and table readers hold only
+// their own few KiB (16 KiB here; with RocksDB's default whole index kept outside the cache,
+// as before, 230 KiB, growing with the data).
 TEST(Store, MemtablesStayWithinTheirBudgetAndIndexesInTheCache) {
   testing::TempDir dir;
   StoreOptions options;
